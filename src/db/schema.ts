@@ -1,0 +1,44 @@
+import { bigint, index, jsonb, pgTable, real, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import { geographyPoint } from "./geography";
+
+/** People, stores or drivers that nearby search finds. `updated_at` drives the incremental Redis sync. */
+export const profiles = pgTable(
+  "profiles",
+  {
+    id: text("id").primaryKey(),
+    name: text("name").notNull(),
+    kind: text("kind").notNull().default("store"),
+    attributes: jsonb("attributes").$type<Record<string, unknown>>().notNull().default({}),
+    location: geographyPoint("location").notNull(),
+    updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "date" }),
+  },
+  (t) => [
+    index("profiles_location_gist").using("gist", t.location),
+    index("profiles_updated_at_idx").on(t.updatedAt),
+  ],
+);
+
+/**
+ * Every GPS fix that reached Postgres. Unique on (courier, recorded time) so a replayed flush is
+ * harmless; BRIN on time because rows arrive roughly in time order and retention deletes by time.
+ */
+export const courierPositions = pgTable(
+  "courier_positions",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
+    courierId: text("courier_id").notNull(),
+    recordedAt: timestamp("recorded_at", { withTimezone: true, mode: "date" }).notNull(),
+    location: geographyPoint("location").notNull(),
+    speedMps: real("speed_mps"),
+    headingDeg: real("heading_deg"),
+    accuracyM: real("accuracy_m"),
+    state: text("state"),
+    taskId: text("task_id"),
+    receivedAt: timestamp("received_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("courier_positions_courier_time_uq").on(t.courierId, t.recordedAt),
+    index("courier_positions_recorded_at_brin").using("brin", t.recordedAt),
+  ],
+);

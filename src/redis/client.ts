@@ -1,0 +1,15 @@
+import { Redis } from "@upstash/redis/cloudflare";
+import type { Config } from "../config";
+
+/** Creates the Upstash Redis client for one invocation. */
+export function createRedis(config: Pick<Config, "redis">): Redis {
+  const { url, token, retries } = config.redis;
+  return new Redis({
+    url,
+    token,
+    enableTelemetry: false,
+    retry: { retries, backoff: (attempt) => Math.min(50 * 2 ** attempt, 1000) },
+  });
+}
+
+export type { Redis };

@@ -1,0 +1,24 @@
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+
+/**
+ * drizzle-kit writes custom column types quoted, so `geography(Point,4326)` comes out as an
+ * identifier ("geography(Point,4326)") and the SQL fails. This unquotes PostGIS types in every
+ * migration after `drizzle-kit generate`. Running it twice changes nothing.
+ */
+const dir = resolve(import.meta.dirname, "../../migrations");
+const quoted = /"((?:geography|geometry)\([A-Za-z]+(?:,\s*\d+)?\))"/g;
+
+let changed = 0;
+for (const name of readdirSync(dir).filter((f) => f.endsWith(".sql"))) {
+  const path = join(dir, name);
+  const before = readFileSync(path, "utf8");
+  let after = before.replace(quoted, "$1");
+  if (!after.endsWith("\n")) after += "\n";
+  if (after !== before) {
+    writeFileSync(path, after);
+    changed++;
+    console.log(`fixed ${name}`);
+  }
+}
+console.log(changed ? `${changed} migration(s) fixed` : "migrations already clean");

@@ -1,0 +1,60 @@
+import { resolve } from "node:path";
+import { neonConfig, Pool } from "@neondatabase/serverless";
+import { drizzle } from "drizzle-orm/neon-serverless";
+import { migrate } from "drizzle-orm/neon-serverless/migrator";
+import { WebSocket } from "ws";
+
+const MIGRATIONS = resolve(import.meta.dirname, "../../migrations");
+
+/**
+ * Applies pending migrations to `url` through the Neon serverless driver, the same client the
+ * Worker uses. `localProxy` (host:port of the local stack's WebSocket proxy) is needed only for a
+ * local Postgres; for Neon leave it unset.
+ */
+export async function migrateDatabase(url: string, localProxy?: string): Promise<void> {
+  neonConfig.webSocketConstructor = WebSocket;
+  if (localProxy) {
+    neonConfig.wsProxy = (host, port) => `${localProxy}/v1?address=${host}:${port}`;
+    neonConfig.useSecureWebSocket = false;
+    neonConfig.pipelineTLS = false;
+    neonConfig.pipelineConnect = false;
+  }
+  const pool = new Pool({ connectionString: url, max: 1 });
+  try {
+    await migrate(drizzle({ client: pool }), { migrationsFolder: MIGRATIONS });
+  } finally {
+    await pool.end();
+  }
+}
+
+function isLoopback(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === "localhost" || host.startsWith("127.") || host === "[::1]";
+}
+
+/**
+ * `npm run db:migrate`: migrates `DATABASE_URL` (e.g. a Neon connection string) or, when it is not
+ * set, the local stack's databases (starting the stack if needed).
+ */
+async function main(): Promise<void> {
+  const url = process.env.DATABASE_URL;
+  if (url && !isLoopback(url)) {
+    await migrateDatabase(url);
+    console.log(`migrated ${new URL(url).host}${new URL(url).pathname}`);
+    return;
+  }
+  const { ensureStack } = await import("../stack/stack");
+  const { databases } = await import("../stack/config");
+  const stack = await ensureStack();
+  for (const database of url ? [new URL(url).pathname.slice(1)] : databases) {
+    await migrateDatabase(stack.postgres.url(database), stack.proxy);
+    console.log(`migrated local database ${database}`);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((error) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,47 @@
+import { mkdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { findBinary, isAlive, isPortOpen, run, waitFor } from "./processes";
+
+/** Starts `redis-server` on `port` with its files under `dir`; returns its PID. */
+export async function startRedis(dir: string, port: number): Promise<number> {
+  const binary = findBinary("redis-server");
+  if (!binary) {
+    throw new Error(
+      "redis-server was not found: install the Debian package 'redis-server' (apt-get install redis-server)",
+    );
+  }
+  const data = join(dir, "redis");
+  const pidfile = join(dir, "run", "redis.pid");
+  mkdirSync(data, { recursive: true });
+  mkdirSync(join(dir, "run"), { recursive: true });
+  mkdirSync(join(dir, "logs"), { recursive: true });
+  // Redis holds only derived data (indexes rebuilt from Postgres), so nothing is persisted.
+  await run(binary, [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--protected-mode",
+    "yes",
+    "--daemonize",
+    "yes",
+    "--pidfile",
+    pidfile,
+    "--dir",
+    data,
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--logfile",
+    join(dir, "logs", "redis.log"),
+  ]);
+  await waitFor(
+    () => isPortOpen(port),
+    10_000,
+    `redis-server did not open port ${port}; see ${join(dir, "logs", "redis.log")}`,
+  );
+  const pid = Number(readFileSync(pidfile, "utf8").trim());
+  if (!isAlive(pid)) throw new Error("redis-server exited right after starting");
+  return pid;
+}

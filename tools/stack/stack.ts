@@ -1,0 +1,220 @@
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { databases, defaultStackConfig, repoRoot, type StackConfig } from "./config";
+import {
+  checkPostgresInstalled,
+  ensureDatabases,
+  readPostmasterPid,
+  startPostgres,
+  stopPostgres,
+} from "./postgres";
+import { isAlive, isPortOpen, terminate, waitFor } from "./processes";
+import { startRedis } from "./redis";
+
+/** A component of the stack, in start order. */
+export type Component = "redis" | "postgres" | "services";
+
+interface State {
+  redis?: { pid: number; port: number };
+  postgres?: { pid: number; port: number };
+  services?: { pid: number; bridgePort: number; proxyPort: number };
+}
+
+/** What a caller needs to reach the running stack, and a `stop` for what this call started. */
+export interface StackHandle {
+  dir: string;
+  redis: { host: string; port: number };
+  postgres: { port: number; url: (database: string) => string };
+  bridge: { url: string; token: string };
+  /** `host:port` of the Neon WebSocket proxy. */
+  proxy: string;
+  started: Component[];
+  reused: Component[];
+  stop(): Promise<void>;
+}
+
+const statePath = (dir: string) => join(dir, "state.json");
+
+function readState(dir: string): State {
+  try {
+    return JSON.parse(readFileSync(statePath(dir), "utf8")) as State;
+  } catch {
+    return {};
+  }
+}
+
+function writeState(dir: string, state: State): void {
+  writeFileSync(statePath(dir), `${JSON.stringify(state, null, 2)}\n`);
+}
+
+function bridgeToken(dir: string): string {
+  const file = join(dir, "bridge-token");
+  if (!existsSync(file)) writeFileSync(file, randomBytes(24).toString("hex"), { mode: 0o600 });
+  return readFileSync(file, "utf8").trim();
+}
+
+async function portTakenByStranger(port: number, what: string, variable: string): Promise<void> {
+  if (await isPortOpen(port)) {
+    throw new Error(
+      `port ${port} (${what}) is in use by a process this stack did not start; free it or set ${variable}`,
+    );
+  }
+}
+
+async function ensureRedis(config: StackConfig, state: State): Promise<boolean> {
+  const known = state.redis;
+  if (known && known.port === config.ports.redis && isAlive(known.pid) && (await isPortOpen(known.port)))
+    return false;
+  await portTakenByStranger(config.ports.redis, "redis", "GEOEDGE_REDIS_PORT");
+  state.redis = { pid: await startRedis(config.dir, config.ports.redis), port: config.ports.redis };
+  return true;
+}
+
+async function ensurePostgres(config: StackConfig, state: State): Promise<boolean> {
+  checkPostgresInstalled();
+  const known = state.postgres;
+  if (known && known.port === config.ports.postgres && isAlive(known.pid) && (await isPortOpen(known.port))) {
+    return false;
+  }
+  await portTakenByStranger(config.ports.postgres, "postgres", "GEOEDGE_PG_PORT");
+  state.postgres = {
+    pid: await startPostgres(config.dir, config.ports.postgres),
+    port: config.ports.postgres,
+  };
+  return true;
+}
+
+async function ensureServices(config: StackConfig, state: State, token: string): Promise<boolean> {
+  const known = state.services;
+  const { bridge, proxy, redis } = config.ports;
+  if (
+    known &&
+    known.bridgePort === bridge &&
+    known.proxyPort === proxy &&
+    isAlive(known.pid) &&
+    (await isPortOpen(bridge)) &&
+    (await isPortOpen(proxy))
+  ) {
+    return false;
+  }
+  await portTakenByStranger(bridge, "Upstash bridge", "GEOEDGE_BRIDGE_PORT");
+  await portTakenByStranger(proxy, "Neon WebSocket proxy", "GEOEDGE_PROXY_PORT");
+  const log = openSync(join(config.dir, "logs", "services.log"), "a");
+  const child = spawn(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      join(repoRoot, "tools/stack/serve.ts"),
+      "--redis-port",
+      String(redis),
+      "--bridge-port",
+      String(bridge),
+      "--proxy-port",
+      String(proxy),
+    ],
+    {
+      cwd: repoRoot,
+      detached: true,
+      stdio: ["ignore", log, log],
+      env: { ...process.env, GEOEDGE_BRIDGE_TOKEN: token },
+    },
+  );
+  child.unref();
+  const pid = child.pid;
+  if (!pid) throw new Error("could not start the stack services process");
+  await waitFor(
+    async () => {
+      if (!isAlive(pid))
+        throw new Error(`stack services exited; see ${join(config.dir, "logs", "services.log")}`);
+      return (await isPortOpen(bridge)) && (await isPortOpen(proxy));
+    },
+    30_000,
+    `stack services did not open ports ${bridge} and ${proxy}`,
+  );
+  state.services = { pid, bridgePort: bridge, proxyPort: proxy };
+  return true;
+}
+
+async function stopComponent(config: StackConfig, state: State, component: Component): Promise<void> {
+  if (component === "postgres" && state.postgres) {
+    if (isAlive(state.postgres.pid)) await stopPostgres(config.dir);
+    delete state.postgres;
+  } else if (component === "redis" && state.redis) {
+    await terminate(state.redis.pid);
+    delete state.redis;
+  } else if (component === "services" && state.services) {
+    await terminate(state.services.pid);
+    delete state.services;
+  }
+}
+
+/**
+ * Starts whatever part of the local stack is not running yet and reuses the rest. The returned
+ * `stop()` stops only the components this call started.
+ */
+export async function ensureStack(config: StackConfig = defaultStackConfig()): Promise<StackHandle> {
+  mkdirSync(join(config.dir, "logs"), { recursive: true });
+  const state = readState(config.dir);
+  const token = bridgeToken(config.dir);
+  const started: Component[] = [];
+  const reused: Component[] = [];
+  const note = (component: Component, didStart: boolean) => {
+    (didStart ? started : reused).push(component);
+    writeState(config.dir, state);
+  };
+  note("redis", await ensureRedis(config, state));
+  note("postgres", await ensurePostgres(config, state));
+  if (state.postgres) state.postgres.pid = readPostmasterPid(config.dir);
+  await ensureDatabases(config.ports.postgres, databases);
+  note("services", await ensureServices(config, state, token));
+  return {
+    dir: config.dir,
+    redis: { host: "127.0.0.1", port: config.ports.redis },
+    postgres: {
+      port: config.ports.postgres,
+      url: (database) => `postgres://postgres@127.0.0.1:${config.ports.postgres}/${database}`,
+    },
+    bridge: { url: `http://127.0.0.1:${config.ports.bridge}`, token },
+    proxy: `127.0.0.1:${config.ports.proxy}`,
+    started,
+    reused,
+    stop: async () => {
+      const current = readState(config.dir);
+      for (const component of [...started].reverse()) await stopComponent(config, current, component);
+      writeState(config.dir, current);
+    },
+  };
+}
+
+/** Stops every component the stack under `config.dir` started (the CLI's `stop`). */
+export async function stopStack(config: StackConfig = defaultStackConfig()): Promise<Component[]> {
+  const state = readState(config.dir);
+  const stopped: Component[] = [];
+  for (const component of ["services", "postgres", "redis"] as const) {
+    if (state[component]) {
+      await stopComponent(config, state, component);
+      stopped.push(component);
+    }
+  }
+  writeState(config.dir, state);
+  return stopped;
+}
+
+/** Which components are running, by the state file and a live check. */
+export async function stackStatus(
+  config: StackConfig = defaultStackConfig(),
+): Promise<Record<Component, boolean>> {
+  const state = readState(config.dir);
+  return {
+    redis: Boolean(state.redis && isAlive(state.redis.pid) && (await isPortOpen(state.redis.port))),
+    postgres: Boolean(
+      state.postgres && isAlive(state.postgres.pid) && (await isPortOpen(state.postgres.port)),
+    ),
+    services: Boolean(
+      state.services && isAlive(state.services.pid) && (await isPortOpen(state.services.bridgePort)),
+    ),
+  };
+}

@@ -1,0 +1,29 @@
+import { createRouter } from "./context";
+import { notFound, onError } from "./error-handler";
+import { requestContext } from "./middleware/request-context";
+import { docsPage } from "./routes/docs";
+import { health } from "./routes/health";
+import { keys } from "./routes/keys";
+
+const info = { title: "geoedge", version: "0.1.0" };
+
+/** Builds the HTTP app; production and tests use the same one. */
+export function createApp() {
+  const app = createRouter();
+  app.use("*", requestContext);
+  app.route("/health", health);
+  app.route("/v1/whoami", keys);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    description: "An API key with the scope the operation needs (ingest, read or admin).",
+  });
+  const document = () => app.getOpenAPI31Document({ openapi: "3.1.0", info });
+  app.get("/openapi.json", (c) => c.json(document()));
+  app.route("/docs", docsPage(document));
+
+  app.notFound(notFound);
+  app.onError(onError);
+  return app;
+}

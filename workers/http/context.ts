@@ -1,0 +1,56 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { ApiKey } from "../../src/auth/api-keys";
+import type { Config } from "../../src/config";
+import type { Db } from "../../src/db/client";
+import { AppError, type FieldError } from "../../src/errors";
+import type { Logger } from "../../src/log";
+import type { Redis } from "../../src/redis/client";
+
+/** Per-request values every route can read through `c.var`. */
+export interface AppVariables {
+  requestId: string;
+  config: Config;
+  log: Logger;
+  /** Opens (once per request) a Postgres pool that is ended after the response. */
+  db: () => Db;
+  /** The Upstash Redis client for this request. */
+  redis: () => Redis;
+  apiKey?: ApiKey;
+}
+
+/** The Hono environment of the whole app. */
+export interface AppEnv {
+  Bindings: Env;
+  Variables: AppVariables;
+}
+
+/** Converts zod issues into the API's field errors, prefixing the part of the request they came from. */
+export function fieldErrors(
+  issues: readonly { path: readonly PropertyKey[]; code: string; message: string }[],
+  target?: string,
+): FieldError[] {
+  return issues.map((issue) => ({
+    field: [target, ...issue.path.map(String)].filter(Boolean).join("."),
+    rule: issue.code,
+    message: issue.message,
+  }));
+}
+
+/**
+ * A feature's sub-app. Validation failures throw the app error, so they leave through the one
+ * error handler like everything else.
+ */
+export function createRouter(): OpenAPIHono<AppEnv> {
+  return new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        const errors = fieldErrors(result.error.issues, result.target === "json" ? "body" : result.target);
+        throw new AppError(
+          "validation_failed",
+          errors.map((e) => `${e.field}: ${e.message}`).join("; "),
+          errors,
+        );
+      }
+    },
+  });
+}

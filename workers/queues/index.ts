@@ -1,0 +1,54 @@
+import { createLogger } from "../../src/log";
+import { consumeGpsFixes } from "./gps-fixes";
+
+/** What a consumer decided for one message: the policy for each outcome lives here. */
+export type ConsumerResult =
+  | { outcome: "ack" }
+  | { outcome: "retry"; reason: string }
+  | { outcome: "poison"; reason: string };
+
+type Consumer = (body: unknown, env: Env) => Promise<ConsumerResult>;
+
+/** Consumers by queue name (the names in wrangler.toml). */
+const consumers: Record<string, Consumer> = {
+  "geoedge-gps-fixes": consumeGpsFixes,
+};
+
+/** Capped exponential backoff for retried messages, in seconds. */
+export function retryDelaySeconds(attempts: number): number {
+  return Math.min(300, 2 ** Math.max(0, attempts - 1));
+}
+
+/**
+ * Dispatches a batch by queue and applies one ack/retry policy per message. Poison messages are
+ * retried without delay so they reach the dead-letter queue after `max_retries`, instead of being
+ * dropped: a human can inspect them there.
+ */
+export async function handleQueue(batch: MessageBatch, env: Env): Promise<void> {
+  const log = createLogger("info", { queue: batch.queue });
+  const consumer = consumers[batch.queue];
+  for (const message of batch.messages) {
+    let result: ConsumerResult;
+    if (!consumer) {
+      result = { outcome: "retry", reason: `no consumer for queue ${batch.queue} yet` };
+    } else {
+      try {
+        result = await consumer(message.body, env);
+      } catch (error) {
+        result = { outcome: "retry", reason: error instanceof Error ? error.message : String(error) };
+      }
+    }
+    if (result.outcome === "ack") {
+      message.ack();
+    } else if (result.outcome === "poison") {
+      log.error("poison message; sending towards the dead-letter queue", {
+        id: message.id,
+        reason: result.reason,
+      });
+      message.retry({ delaySeconds: 0 });
+    } else {
+      log.warn("message retried", { id: message.id, attempts: message.attempts, reason: result.reason });
+      message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+    }
+  }
+}
