@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { loadConfig } from "../src/config";
 import { createDb } from "../src/db/client";
-import { createLogger, errorFields } from "../src/log";
+import { createLogger, errorFields, rootMessage } from "../src/log";
 import { createRedis } from "../src/redis/client";
 import { type LiveState, liveStateOf, publishLive } from "../src/tracking/live";
 import { insertPositions } from "../src/tracking/repo";
@@ -114,10 +114,15 @@ export class CourierTrack extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    // The alarm was set for the earliest row, so that row is due even if the clock says a little less.
+    const earliest = this.sql
+      .exec<{ due: number | null }>("SELECT min(due_at) AS due FROM due_work")
+      .one().due;
+    const cutoff = Math.max(Date.now(), earliest ?? 0);
     const due = this.sql
       .exec<{ kind: string; attempts: number }>(
         "SELECT kind, attempts FROM due_work WHERE due_at <= ?",
-        Date.now(),
+        cutoff,
       )
       .toArray();
     for (const work of due) {
@@ -145,7 +150,7 @@ export class CourierTrack extends DurableObject<Env> {
       await publishLive(createRedis(config), [live]);
     } catch (error) {
       const attempt = attempts + 1;
-      const message = error instanceof Error ? error.message : String(error);
+      const message = rootMessage(error);
       this.sql.exec(
         "UPDATE due_work SET due_at = ?, attempts = ?, last_error = ? WHERE kind = 'flush'",
         Date.now() + backoffMs(attempt),

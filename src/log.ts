@@ -32,6 +32,18 @@ export function createLogger(level: LogLevel = "info", base: Record<string, unkn
 
 /** Turns an unknown thrown value into loggable fields without losing the stack. */
 export function errorFields(error: unknown): Record<string, unknown> {
-  if (error instanceof Error) return { error: error.message, error_name: error.name, stack: error.stack };
+  if (error instanceof Error) {
+    return { error: rootMessage(error), error_name: error.name };
+  }
   return { error: String(error) };
+}
+
+/**
+ * The most specific message of an error chain. Query errors wrap the driver's error and repeat the
+ * whole statement with its parameters; the cause says what went wrong without copying data.
+ */
+export function rootMessage(error: unknown): string {
+  let current = error;
+  while (current instanceof Error && current.cause instanceof Error) current = current.cause;
+  return current instanceof Error ? current.message : String(current);
 }

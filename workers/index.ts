@@ -10,8 +10,8 @@ const app = createApp();
 
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
-  queue: (batch, env) => handleQueue(batch, env),
-  scheduled: async (controller, env) => {
+  queue: (batch, env, _ctx) => handleQueue(batch, env),
+  scheduled: async (controller, env, _ctx) => {
     await handleScheduled(controller, env);
   },
 } satisfies ExportedHandler<Env>;

@@ -1,6 +1,7 @@
 import { createRouter } from "./context";
 import { notFound, onError } from "./error-handler";
 import { requestContext } from "./middleware/request-context";
+import { couriers } from "./routes/couriers";
 import { docsPage } from "./routes/docs";
 import { health } from "./routes/health";
 import { keys } from "./routes/keys";
@@ -13,6 +14,7 @@ export function createApp() {
   app.use("*", requestContext);
   app.route("/health", health);
   app.route("/v1/whoami", keys);
+  app.route("/v1/couriers", couriers);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

@@ -38,7 +38,7 @@ export function onError(error: Error, c: Context<AppEnv>): Response {
     const code = statusCodes[error.status] ?? (error.status >= 500 ? "internal" : "bad_request");
     return problemResponse(c, new AppError(code, error.message || "request rejected"));
   }
-  (c.var.log ?? createLogger()).error("unhandled error", errorFields(error));
+  (c.var.log ?? createLogger()).error("unhandled error", { ...errorFields(error), stack: error.stack });
   return problemResponse(
     c,
     new AppError("internal", "something went wrong; quote the request id when reporting it"),

@@ -1,0 +1,6 @@
+declare namespace Cloudflare {
+  interface Env {
+    /** JSON of the per-run test keys by scope (ingest, read, admin); set in vitest.config.ts. */
+    TEST_KEYS: string;
+  }
+}

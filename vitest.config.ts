@@ -1,0 +1,71 @@
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+import { defaultStackConfig } from "./tools/stack/config.ts";
+
+// Tests reach the local stack that test/global-setup.ts starts (or reuses); its token is read here
+// because bindings are fixed before any test runs.
+const stack = defaultStackConfig();
+mkdirSync(stack.dir, { recursive: true });
+const tokenFile = join(stack.dir, "bridge-token");
+if (!existsSync(tokenFile)) writeFileSync(tokenFile, randomBytes(24).toString("hex"), { mode: 0o600 });
+const bridgeToken = readFileSync(tokenFile, "utf8").trim();
+
+// Fresh keys per run: one per scope, so tests can prove a key without a scope is refused.
+const testKeys = {
+  ingest: `test_ingest_${randomBytes(16).toString("hex")}`,
+  read: `test_read_${randomBytes(16).toString("hex")}`,
+  admin: `test_admin_${randomBytes(16).toString("hex")}`,
+};
+
+const secrets = {
+  DATABASE_URL: `postgres://postgres@127.0.0.1:${stack.ports.postgres}/geoedge_test`,
+  UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${stack.ports.bridge}`,
+  UPSTASH_REDIS_REST_TOKEN: bridgeToken,
+  API_KEYS: JSON.stringify(
+    Object.entries(testKeys).map(([scope, key]) => ({ id: `test-${scope}`, key, scopes: [scope] })),
+  ),
+};
+// The Worker's required secrets, where wrangler looks for them when no .dev.vars is in use.
+Object.assign(process.env, secrets);
+
+export default defineConfig({
+  test: {
+    globalSetup: ["./test/global-setup.ts"],
+    projects: [
+      {
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                ENVIRONMENT: "test",
+                LOG_LEVEL: "warn",
+                ...secrets,
+                NEON_LOCAL_PROXY: `127.0.0.1:${stack.ports.proxy}`,
+                REDIS_RETRIES: "0",
+                TEST_KEYS: JSON.stringify(testKeys),
+              },
+            },
+          }),
+        ],
+        test: {
+          name: "workers",
+          include: ["test/{http,durable-objects,queues,cron,unit}/**/*.test.ts"],
+          testTimeout: 20_000,
+        },
+      },
+      {
+        test: {
+          name: "node",
+          include: ["test/tools/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+    ],
+  },
+});
