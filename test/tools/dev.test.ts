@@ -1,0 +1,101 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { isAlive } from "../../tools/stack/processes";
+import { stopStack } from "../../tools/stack/stack";
+import { scratchStack, stackEnv, statePids } from "./stack-helpers";
+
+const root = join(import.meta.dirname, "../..");
+const config = scratchStack(17410);
+const devPort = 17420;
+const devVars = join(config.dir, "dev.vars");
+let dev: ChildProcess | undefined;
+let output = "";
+
+afterAll(async () => {
+  if (dev && dev.exitCode === null) {
+    const exited = new Promise((resolve) => dev?.once("exit", resolve));
+    dev.kill("SIGINT");
+    await exited;
+  }
+  // Whatever a failed run left behind is this test's own scratch stack: stop it by its PIDs.
+  await stopStack(config);
+  rmSync(config.dir, { recursive: true, force: true });
+});
+
+async function poll<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}\n${output}`);
+}
+
+async function health(): Promise<{ status: number; body: { checks: Record<string, { status: string }> } }> {
+  const res = await fetch(`http://127.0.0.1:${devPort}/health`);
+  return { status: res.status, body: (await res.json()) as { checks: Record<string, { status: string }> } };
+}
+
+describe("npm run dev", () => {
+  it("brings up the stack and the Worker, and /health is 200 within a minute", async () => {
+    dev = spawn(process.execPath, ["--import", "tsx", "tools/dev.ts"], {
+      cwd: root,
+      env: {
+        ...process.env,
+        ...stackEnv(config),
+        GEOEDGE_DEV_PORT: String(devPort),
+        GEOEDGE_DEV_VARS: devVars,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    dev.stdout?.on("data", (d) => {
+      output += d;
+    });
+    dev.stderr?.on("data", (d) => {
+      output += d;
+    });
+    const up = await poll(
+      async () => {
+        const h = await health();
+        return h.status === 200 ? h : undefined;
+      },
+      60_000,
+      "/health to answer 200",
+    );
+    expect(up.body.checks.redis?.status).toBe("up");
+    expect(up.body.checks.postgres?.status).toBe("up");
+
+    const key = /"key":"(gek_dev_[^"]+)"/.exec(readFileSync(devVars, "utf8"))?.[1];
+    expect(key).toBeTruthy();
+    await poll(async () => (output.includes(`dev key  ${key}`) ? true : undefined), 10_000, "the banner");
+    expect(output).toContain(`http://127.0.0.1:${devPort}/docs`);
+  }, 90_000);
+
+  it("answers 503 naming Redis when Redis stops", async () => {
+    const pid = statePids(config.dir).redis;
+    expect(pid).toBeDefined();
+    process.kill(pid as number, "SIGTERM");
+    const down = await poll(
+      async () => {
+        const h = await health();
+        return h.status === 503 ? h : undefined;
+      },
+      20_000,
+      "/health to answer 503",
+    );
+    expect(down.body.checks.redis?.status).toBe("down");
+    expect(down.body.checks.postgres?.status).toBe("up");
+  });
+
+  it("stops cleanly on Ctrl-C, taking down the stack it started", async () => {
+    const pids = statePids(config.dir);
+    const exited = new Promise<number | null>((resolve) => dev?.once("exit", resolve));
+    dev?.kill("SIGINT");
+    expect(await exited).toBe(0);
+    expect(output).toContain("geoedge dev stopped");
+    for (const pid of [pids.postgres, pids.services]) expect(pid && isAlive(pid)).toBe(false);
+  });
+});

@@ -1,0 +1,35 @@
+import { chmodSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { StackConfig } from "../../tools/stack/config";
+
+/**
+ * A throwaway stack directory and ports of its own, so these tests never touch the shared test
+ * stack (or the machine's default services). The directory must be readable by the `postgres`
+ * user, which runs the cluster when the tests run as root.
+ */
+export function scratchStack(base: number): StackConfig {
+  const dir = mkdtempSync(join(tmpdir(), "geoedge-stack-"));
+  chmodSync(dir, 0o755);
+  return { dir, ports: { redis: base, postgres: base + 1, bridge: base + 2, proxy: base + 3 } };
+}
+
+/** The PIDs recorded in a stack's state file. */
+export function statePids(dir: string): { redis?: number; postgres?: number; services?: number } {
+  const state = JSON.parse(readFileSync(join(dir, "state.json"), "utf8")) as Record<
+    string,
+    { pid: number } | undefined
+  >;
+  return { redis: state.redis?.pid, postgres: state.postgres?.pid, services: state.services?.pid };
+}
+
+/** The environment that points the stack tools at `config`. */
+export function stackEnv(config: StackConfig): Record<string, string> {
+  return {
+    GEOEDGE_STACK_DIR: config.dir,
+    GEOEDGE_REDIS_PORT: String(config.ports.redis),
+    GEOEDGE_PG_PORT: String(config.ports.postgres),
+    GEOEDGE_BRIDGE_PORT: String(config.ports.bridge),
+    GEOEDGE_PROXY_PORT: String(config.ports.proxy),
+  };
+}

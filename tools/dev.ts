@@ -1,0 +1,90 @@
+import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { migrateDatabase } from "./db/migrate";
+import { devEnvironment, ensureDevVars, firstDevKey } from "./dev-vars";
+import { repoRoot } from "./stack/config";
+import { isPortOpen, waitFor } from "./stack/processes";
+import { ensureStack } from "./stack/stack";
+
+/**
+ * `npm run dev`: the local stack, migrations, then `wrangler dev` with local Durable Objects,
+ * Queues and test-scheduled crons. Ctrl-C stops wrangler and whatever part of the stack this run
+ * started.
+ */
+const port = Number(process.env.GEOEDGE_DEV_PORT ?? 8787);
+const started = Date.now();
+
+const stack = await ensureStack();
+const devVars = ensureDevVars(stack);
+await migrateDatabase(stack.postgres.url("geoedge"), stack.proxy);
+
+const envFile = join(stack.dir, "dev.env");
+const values = devEnvironment(stack, devVars);
+writeFileSync(
+  envFile,
+  Object.entries(values)
+    .map(([k, v]) => `${k}=${v}`)
+    .join("\n"),
+  { mode: 0o600 },
+);
+
+const wrangler = spawn(
+  process.execPath,
+  [
+    join(repoRoot, "node_modules/wrangler/bin/wrangler.js"),
+    "dev",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--test-scheduled",
+    "--persist-to",
+    join(stack.dir, "wrangler"),
+    "--env-file",
+    envFile,
+    "--show-interactive-dev-session=false",
+  ],
+  { cwd: repoRoot, stdio: ["ignore", "inherit", "inherit"], env: wranglerEnv() },
+);
+
+/**
+ * Wrangler prefers secrets found in its own environment over the env file, so the connection
+ * settings of the running stack are the only ones it may see.
+ */
+function wranglerEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, WRANGLER_SEND_METRICS: "false" };
+  for (const name of Object.keys(values)) delete env[name];
+  return env;
+}
+
+let stopping = false;
+async function shutdown(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  if (wrangler.exitCode === null && wrangler.signalCode === null) {
+    const exited = new Promise((resolve) => wrangler.once("exit", resolve));
+    wrangler.kill("SIGINT");
+    await exited;
+  }
+  await stack.stop();
+  console.log(`geoedge dev stopped${stack.started.length ? ` (stopped ${stack.started.join(", ")})` : ""}`);
+  process.exit(code);
+}
+process.on("SIGINT", () => void shutdown(0));
+process.on("SIGTERM", () => void shutdown(0));
+// Wrangler exiting by itself (a crash or a bad config) ends the session with its exit code.
+wrangler.once("exit", (code) => void shutdown(code ?? 1));
+
+await waitFor(() => isPortOpen(port), 60_000, `wrangler dev did not open port ${port}`);
+const base = `http://127.0.0.1:${port}`;
+console.log(`
+geoedge is running (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)
+  API      ${base}/v1
+  health   ${base}/health
+  docs     ${base}/docs   (OpenAPI: ${base}/openapi.json)
+  crons    ${base}/__scheduled?cron=*/10+*+*+*+*
+  dev key  ${firstDevKey(devVars) ?? "(none in .dev.vars API_KEYS)"}
+  stack    redis 127.0.0.1:${stack.redis.port}, postgres ${stack.postgres.url("geoedge")}
+Press Ctrl-C to stop.
+`);
