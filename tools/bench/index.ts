@@ -1,0 +1,19 @@
+/**
+ * `npm run bench -- <name> [options]`: runs one benchmark. Each prints its results side by side with
+ * its baseline from the same run; figures go to docs/benchmarks.md with the command used.
+ */
+const benches: Record<string, { describe: string; load: () => Promise<{ run(args: string[]): Promise<void> }> }> = {
+  bridge: {
+    describe: "Upstash REST bridge vs redis-benchmark on the same Redis",
+    load: () => import("./bridge"),
+  },
+};
+
+const [name, ...args] = process.argv.slice(2);
+const bench = name ? benches[name] : undefined;
+if (!bench) {
+  console.error(`usage: npm run bench -- <name> [options]\n`);
+  for (const [key, b] of Object.entries(benches)) console.error(`  ${key.padEnd(10)} ${b.describe}`);
+  process.exit(name ? 2 : 0);
+}
+await (await bench.load()).run(args);
