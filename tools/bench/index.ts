@@ -2,7 +2,10 @@
  * `npm run bench -- <name> [options]`: runs one benchmark. Each prints its results side by side with
  * its baseline from the same run; figures go to docs/benchmarks.md with the command used.
  */
-const benches: Record<string, { describe: string; load: () => Promise<{ run(args: string[]): Promise<void> }> }> = {
+const benches: Record<
+  string,
+  { describe: string; load: () => Promise<{ run(args: string[]): Promise<void> }> }
+> = {
   bridge: {
     describe: "Upstash REST bridge vs redis-benchmark on the same Redis",
     load: () => import("./bridge"),
@@ -17,3 +20,5 @@ if (!bench) {
   process.exit(name ? 2 : 0);
 }
 await (await bench.load()).run(args);
+
+export {};
