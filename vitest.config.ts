@@ -34,6 +34,7 @@ Object.assign(process.env, secrets);
 export default defineConfig({
   test: {
     globalSetup: ["./test/global-setup.ts"],
+    reporters: ["default", "./test/summary-reporter.ts"],
     projects: [
       {
         plugins: [
