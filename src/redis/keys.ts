@@ -6,6 +6,12 @@ export const redisKeys = {
   courierLastSeen: () => "couriers:last-seen",
   /** Hash of one courier's live state. */
   courierState: (courierId: string) => `courier:${courierId}:state`,
-  /** GEO set of profiles: member = profile id. */
+  /** GEO set of live profiles: member = profile id. The one key nearby search reads. */
   profiles: () => "geo:profiles",
+  /** A full rebuild's private copy of the profile index, renamed over `profiles()` when complete. */
+  profilesBuild: (buildId: string) => `geo:profiles:build:${buildId}`,
+  /** Hash of the Postgres → Redis profile sync: watermark, counters, last error, rebuild progress. */
+  profileSync: () => "sync:profiles",
+  /** Lock held by one sync run at a time. */
+  profileSyncLock: () => "sync:profiles:lock",
 } as const;

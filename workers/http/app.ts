@@ -5,6 +5,9 @@ import { couriers } from "./routes/couriers";
 import { docsPage } from "./routes/docs";
 import { health } from "./routes/health";
 import { keys } from "./routes/keys";
+import { legacy } from "./routes/legacy";
+import { profilesNearby } from "./routes/nearby";
+import { profiles } from "./routes/profiles";
 
 const info = { title: "geoedge", version: "0.1.0" };
 
@@ -15,6 +18,11 @@ export function createApp() {
   app.route("/health", health);
   app.route("/v1/whoami", keys);
   app.route("/v1/couriers", couriers);
+  // Nearby first: its fixed path must win over the profile id route.
+  app.route("/v1/profiles", profilesNearby);
+  app.route("/v1/profiles", profiles);
+  app.route("/", legacy);
+  app.get("/ping", (c) => c.json({ pong: true }));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

@@ -1,0 +1,174 @@
+import { sql } from "drizzle-orm";
+import type { Db } from "../db/client";
+import type { NearbyHit, Profile, ProfileInput, ProfilePatch } from "./schemas";
+
+interface ProfileRow extends Record<string, unknown> {
+  id: string;
+  name: string;
+  kind: string;
+  lat: number;
+  lon: number;
+  attributes: Record<string, unknown>;
+  updated_at: string;
+}
+
+const columns = sql`id, name, kind, ST_Y(location::geometry) AS lat, ST_X(location::geometry) AS lon, attributes,
+  to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS updated_at`;
+
+function toProfile(row: ProfileRow): Profile {
+  return { ...row, lat: Number(row.lat), lon: Number(row.lon) };
+}
+
+/**
+ * Inserts or replaces profiles by id in one statement (arrays unnested server-side, so the
+ * statement has a fixed number of parameters whatever the batch size). A tombstoned id comes back
+ * to life. Returns the stored profiles.
+ */
+export async function upsertProfiles(db: Db, inputs: ProfileInput[]): Promise<Profile[]> {
+  if (inputs.length === 0) return [];
+  const result = await db.execute<ProfileRow>(sql`
+    INSERT INTO profiles (id, name, kind, attributes, location, updated_at, deleted_at)
+    SELECT u.id, u.name, u.kind, u.attributes::jsonb,
+           ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326)::geography, now(), NULL
+    FROM unnest(${inputs.map((p) => p.id)}::text[], ${inputs.map((p) => p.name)}::text[],
+                ${inputs.map((p) => p.kind)}::text[], ${inputs.map((p) => JSON.stringify(p.attributes))}::text[],
+                ${inputs.map((p) => p.lon)}::float8[], ${inputs.map((p) => p.lat)}::float8[])
+         AS u(id, name, kind, attributes, lon, lat)
+    ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, attributes = excluded.attributes,
+      location = excluded.location, updated_at = excluded.updated_at, deleted_at = NULL
+    RETURNING ${columns}`);
+  return result.rows.map(toProfile);
+}
+
+/** A live (not tombstoned) profile, or undefined. */
+export async function getProfile(db: Db, id: string): Promise<Profile | undefined> {
+  const result = await db.execute<ProfileRow>(
+    sql`SELECT ${columns} FROM profiles WHERE id = ${id} AND deleted_at IS NULL`,
+  );
+  const row = result.rows[0];
+  return row ? toProfile(row) : undefined;
+}
+
+/** Applies a partial update to a live profile; undefined when there is none. */
+export async function patchProfile(db: Db, id: string, patch: ProfilePatch): Promise<Profile | undefined> {
+  const moved = patch.lat !== undefined && patch.lon !== undefined;
+  const result = await db.execute<ProfileRow>(sql`
+    UPDATE profiles SET
+      name = coalesce(${patch.name ?? null}::text, name),
+      kind = coalesce(${patch.kind ?? null}::text, kind),
+      attributes = coalesce(${patch.attributes ? JSON.stringify(patch.attributes) : null}::jsonb, attributes),
+      location = CASE WHEN ${moved} THEN ST_SetSRID(ST_MakePoint(${patch.lon ?? 0}, ${patch.lat ?? 0}), 4326)::geography
+                      ELSE location END,
+      updated_at = now()
+    WHERE id = ${id} AND deleted_at IS NULL
+    RETURNING ${columns}`);
+  const row = result.rows[0];
+  return row ? toProfile(row) : undefined;
+}
+
+/** Tombstones a live profile (the sync removes it from Redis too); false when there was none. */
+export async function tombstoneProfile(db: Db, id: string): Promise<boolean> {
+  const result = await db.execute(
+    sql`UPDATE profiles SET deleted_at = now(), updated_at = now() WHERE id = ${id} AND deleted_at IS NULL RETURNING id`,
+  );
+  return result.rows.length > 0;
+}
+
+/**
+ * The k nearest live profiles within `radiusM`, nearest first. Distances are great-circle on the
+ * sphere (`use_spheroid = false`), the same model Redis GEO uses, so both engines order alike; the
+ * KNN operator `<->` walks the GiST index, so only `limit` rows are read.
+ */
+export async function nearbyPostgis(
+  db: Db,
+  q: { lat: number; lon: number; radiusM: number; limit: number },
+): Promise<NearbyHit[]> {
+  const result = await db.execute<{ id: string; d: number; lat: number; lon: number }>(sql`
+    WITH p AS (SELECT ST_SetSRID(ST_MakePoint(${q.lon}, ${q.lat}), 4326)::geography AS g)
+    SELECT id, ST_Distance(location, p.g, false) AS d, ST_Y(location::geometry) AS lat, ST_X(location::geometry) AS lon
+    FROM profiles, p
+    WHERE deleted_at IS NULL AND ST_DWithin(location, p.g, ${q.radiusM}, false)
+    ORDER BY location <-> p.g
+    LIMIT ${q.limit}`);
+  return result.rows.map((r) => ({
+    id: r.id,
+    distance_m: Number(r.d),
+    lat: Number(r.lat),
+    lon: Number(r.lon),
+  }));
+}
+
+/** A profile change for the Redis sync: a position to index, or a tombstone to remove. */
+export interface ProfileChange {
+  id: string;
+  lat: number;
+  lon: number;
+  deleted: boolean;
+  updatedAt: number;
+  /** `updated_at` at full precision (microseconds), for the keyset cursor. */
+  cursor: string;
+}
+
+/**
+ * Changes after the keyset position (`afterAt`, `afterId`), oldest first. `afterAt` is a Postgres
+ * timestamp string, so microsecond precision survives the round trip.
+ */
+export async function changesAfter(
+  db: Db,
+  afterAt: string,
+  afterId: string,
+  limit: number,
+): Promise<ProfileChange[]> {
+  const result = await db.execute<{
+    id: string;
+    lat: number;
+    lon: number;
+    deleted: boolean;
+    ms: string;
+    cursor: string;
+  }>(sql`
+    SELECT id, ST_Y(location::geometry) AS lat, ST_X(location::geometry) AS lon, deleted_at IS NOT NULL AS deleted,
+           (extract(epoch FROM updated_at) * 1000)::bigint::text AS ms, updated_at::text AS cursor
+    FROM profiles
+    WHERE (updated_at, id) > (${afterAt}::timestamptz, ${afterId})
+    ORDER BY updated_at, id
+    LIMIT ${limit}`);
+  return result.rows.map((r) => ({
+    id: r.id,
+    lat: Number(r.lat),
+    lon: Number(r.lon),
+    deleted: r.deleted,
+    updatedAt: Number(r.ms),
+    cursor: r.cursor,
+  }));
+}
+
+/** Live profiles after `afterId` in id order: the pages of a full rebuild. */
+export async function livePage(
+  db: Db,
+  afterId: string,
+  limit: number,
+): Promise<{ id: string; lat: number; lon: number }[]> {
+  const result = await db.execute<{ id: string; lat: number; lon: number }>(sql`
+    SELECT id, ST_Y(location::geometry) AS lat, ST_X(location::geometry) AS lon
+    FROM profiles WHERE deleted_at IS NULL AND id > ${afterId}
+    ORDER BY id LIMIT ${limit}`);
+  return result.rows.map((r) => ({ id: r.id, lat: Number(r.lat), lon: Number(r.lon) }));
+}
+
+/** Live and tombstoned profile counts, and the newest change. */
+export async function profileCounts(
+  db: Db,
+): Promise<{ live: number; tombstoned: number; newestChangeAt: number | null }> {
+  const result = await db.execute<{ live: string; dead: string; newest: string | null }>(sql`
+    SELECT count(*) FILTER (WHERE deleted_at IS NULL)::text AS live,
+           count(*) FILTER (WHERE deleted_at IS NOT NULL)::text AS dead,
+           (extract(epoch FROM max(updated_at)) * 1000)::bigint::text AS newest
+    FROM profiles`);
+  const row = result.rows[0];
+  return {
+    live: Number(row?.live ?? 0),
+    tombstoned: Number(row?.dead ?? 0),
+    newestChangeAt: row?.newest ? Number(row.newest) : null,
+  };
+}
