@@ -35,11 +35,12 @@ export function startRadius(radiusM: number): number {
   return Math.min(radiusM, Math.max(25, radiusM / 16));
 }
 
-type RawHit = [string, string, [string, string]];
+type RawHit = [string | number, string | number, [string | number, string | number]];
 
 function toHits(raw: RawHit[]): NearbyHit[] {
+  // The client turns numeric-looking members into numbers; String() gives back the exact id.
   return raw.map(([id, d, [lon, lat]]) => ({
-    id,
+    id: String(id),
     distance_m: Number(d),
     lat: Number(lat),
     lon: Number(lon),

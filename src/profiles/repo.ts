@@ -30,9 +30,10 @@ export async function upsertProfiles(db: Db, inputs: ProfileInput[]): Promise<Pr
     INSERT INTO profiles (id, name, kind, attributes, location, updated_at, deleted_at)
     SELECT u.id, u.name, u.kind, u.attributes::jsonb,
            ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326)::geography, now(), NULL
-    FROM unnest(${inputs.map((p) => p.id)}::text[], ${inputs.map((p) => p.name)}::text[],
-                ${inputs.map((p) => p.kind)}::text[], ${inputs.map((p) => JSON.stringify(p.attributes))}::text[],
-                ${inputs.map((p) => p.lon)}::float8[], ${inputs.map((p) => p.lat)}::float8[])
+    FROM unnest(${sql.param(inputs.map((p) => p.id))}::text[], ${sql.param(inputs.map((p) => p.name))}::text[],
+                ${sql.param(inputs.map((p) => p.kind))}::text[],
+                ${sql.param(inputs.map((p) => JSON.stringify(p.attributes)))}::text[],
+                ${sql.param(inputs.map((p) => p.lon))}::float8[], ${sql.param(inputs.map((p) => p.lat))}::float8[])
          AS u(id, name, kind, attributes, lon, lat)
     ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, attributes = excluded.attributes,
       location = excluded.location, updated_at = excluded.updated_at, deleted_at = NULL
@@ -110,14 +111,15 @@ export interface ProfileChange {
 }
 
 /**
- * Changes after the keyset position (`afterAt`, `afterId`), oldest first. `afterAt` is a Postgres
- * timestamp string, so microsecond precision survives the round trip.
+ * Changes after the keyset position (`afterAt` less `overlapMs`, `afterId`), oldest first. `afterAt` is
+ * a Postgres timestamp string, so microsecond precision survives the round trip.
  */
 export async function changesAfter(
   db: Db,
   afterAt: string,
   afterId: string,
   limit: number,
+  overlapMs = 0,
 ): Promise<ProfileChange[]> {
   const result = await db.execute<{
     id: string;
@@ -130,7 +132,7 @@ export async function changesAfter(
     SELECT id, ST_Y(location::geometry) AS lat, ST_X(location::geometry) AS lon, deleted_at IS NOT NULL AS deleted,
            (extract(epoch FROM updated_at) * 1000)::bigint::text AS ms, updated_at::text AS cursor
     FROM profiles
-    WHERE (updated_at, id) > (${afterAt}::timestamptz, ${afterId})
+    WHERE (updated_at, id) > (${afterAt}::timestamptz - make_interval(secs => ${overlapMs / 1000}), ${afterId})
     ORDER BY updated_at, id
     LIMIT ${limit}`);
   return result.rows.map((r) => ({
@@ -171,4 +173,10 @@ export async function profileCounts(
     tombstoned: Number(row?.dead ?? 0),
     newestChangeAt: row?.newest ? Number(row.newest) : null,
   };
+}
+
+/** Postgres's clock, as a timestamp string usable as a sync cursor. */
+export async function databaseNow(db: Db): Promise<string> {
+  const result = await db.execute<{ now: string }>(sql`SELECT now()::text AS now`);
+  return result.rows[0]?.now ?? "epoch";
 }

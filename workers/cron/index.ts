@@ -1,5 +1,7 @@
 import { loadConfig } from "../../src/config";
+import { createDb } from "../../src/db/client";
 import { createLogger, errorFields, type Logger } from "../../src/log";
+import { runProfileSync } from "../../src/profiles/sync";
 import { createRedis } from "../../src/redis/client";
 import { removeStaleCouriers } from "../../src/tracking/live";
 
@@ -21,6 +23,18 @@ const staleCourierCleanup: CronJob = async (env, scheduledTime) => {
   return { removed };
 };
 
+/** Applies profile changes from Postgres to the Redis index (and carries on a pending rebuild). */
+const profileSync: CronJob = async (env, _time, log) => {
+  const config = loadConfig(env);
+  const handle = createDb(config, 1);
+  try {
+    const result = await runProfileSync({ db: handle.db, redis: createRedis(config), log });
+    return { ...result };
+  } finally {
+    await handle.close();
+  }
+};
+
 /** Placeholder jobs for capabilities whose issues are still open: they say so in the logs. */
 const notYetBuilt =
   (name: string): CronJob =>
@@ -31,7 +45,7 @@ const notYetBuilt =
 
 /** Jobs by the exact cron strings in wrangler.toml. */
 export const cronJobs: Record<string, { name: string; run: CronJob }> = {
-  "*/5 * * * *": { name: "profile-sync", run: notYetBuilt("profile-sync") },
+  "*/5 * * * *": { name: "profile-sync", run: profileSync },
   "* * * * *": { name: "provider-pull", run: notYetBuilt("provider-pull") },
   "*/10 * * * *": { name: "stale-courier-cleanup", run: staleCourierCleanup },
 };

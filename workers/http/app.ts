@@ -1,6 +1,7 @@
 import { createRouter } from "./context";
 import { notFound, onError } from "./error-handler";
 import { requestContext } from "./middleware/request-context";
+import { adminSync } from "./routes/admin-sync";
 import { couriers } from "./routes/couriers";
 import { docsPage } from "./routes/docs";
 import { health } from "./routes/health";
@@ -21,6 +22,7 @@ export function createApp() {
   // Nearby first: its fixed path must win over the profile id route.
   app.route("/v1/profiles", profilesNearby);
   app.route("/v1/profiles", profiles);
+  app.route("/v1/admin/sync/profiles", adminSync);
   app.route("/", legacy);
   app.get("/ping", (c) => c.json({ pong: true }));
 

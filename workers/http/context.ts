@@ -25,15 +25,31 @@ export interface AppEnv {
 }
 
 /** Converts zod issues into the API's field errors, prefixing the part of the request they came from. */
-export function fieldErrors(
-  issues: readonly { path: readonly PropertyKey[]; code: string; message: string }[],
-  target?: string,
-): FieldError[] {
-  return issues.map((issue) => ({
-    field: [target, ...issue.path.map(String)].filter(Boolean).join("."),
-    rule: issue.code,
-    message: issue.message,
-  }));
+export function fieldErrors(issues: readonly Issue[], target?: string): FieldError[] {
+  return issues.flatMap((issue) => {
+    const prefix = [target, ...issue.path.map(String)].filter(Boolean).join(".");
+    if (issue.code === "invalid_union" && issue.errors?.length) {
+      return fieldErrors(closestBranch(issue.errors), prefix);
+    }
+    return [{ field: prefix, rule: issue.code, message: issue.message }];
+  });
+}
+
+interface Issue {
+  path: readonly PropertyKey[];
+  code: string;
+  message: string;
+  errors?: Issue[][];
+}
+
+/**
+ * For input matching no branch of a union, the branch the client most likely meant: the one with
+ * the fewest missing fields, then the fewest problems. A batch that is too long then reports its
+ * length, not every field a single item lacks.
+ */
+function closestBranch(branches: Issue[][]): Issue[] {
+  const missing = (issues: Issue[]) => issues.filter((i) => i.message.endsWith("received undefined")).length;
+  return [...branches].sort((a, b) => missing(a) - missing(b) || a.length - b.length)[0] ?? [];
 }
 
 /**
