@@ -2,6 +2,8 @@
 export const redisKeys = {
   /** GEO set of live couriers: member = courier id. */
   liveCouriers: () => "geo:couriers:live",
+  /** GEO set of the live couriers in one delivery state (`unknown` when the courier sent none). */
+  liveCouriersInState: (state: string) => `geo:couriers:live:${state}`,
   /** Sorted set of live couriers by last-seen epoch milliseconds, used for stale cleanup. */
   courierLastSeen: () => "couriers:last-seen",
   /** Hash of one courier's live state. */

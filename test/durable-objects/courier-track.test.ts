@@ -34,7 +34,7 @@ describe("CourierTrack", () => {
   it("buffers fixes durably, drops duplicates and keeps the newest as live state", async () => {
     const id = uniqueId("courier");
     const track = env.COURIER_TRACK.getByName(objectNames.courierTrack(id));
-    const t0 = Date.UTC(2026, 0, 1, 12);
+    const t0 = Date.now() - 3_600_000;
     expect(await track.record(fixes(id, [t0 + 2000, t0]))).toEqual({ accepted: 2, duplicates: 0 });
     // Replayed and out-of-order: the old fix is a duplicate, the older new one must not move live state back.
     expect(await track.record(fixes(id, [t0, t0 + 1000]))).toEqual({ accepted: 1, duplicates: 1 });
@@ -47,7 +47,7 @@ describe("CourierTrack", () => {
   it("flushes the buffer to Postgres and Redis when its alarm fires, once even if the alarm repeats", async () => {
     const id = uniqueId("courier");
     const track = env.COURIER_TRACK.getByName(objectNames.courierTrack(id));
-    const t0 = Date.UTC(2026, 0, 1, 13);
+    const t0 = Date.now() - 3_000_000;
     await track.record(fixes(id, [t0, t0 + 1000, t0 + 2000]));
     expect(await runDurableObjectAlarm(track)).toBe(true);
     expect(await storedTimes(id)).toEqual([t0, t0 + 1000, t0 + 2000]);
@@ -68,7 +68,7 @@ describe("CourierTrack", () => {
   it("keeps the buffer and backs off when Postgres is down, then flushes when it is back", async () => {
     const id = uniqueId("courier");
     const track = env.COURIER_TRACK.getByName(objectNames.courierTrack(id));
-    const t0 = Date.UTC(2026, 0, 1, 14);
+    const t0 = Date.now() - 2_400_000;
     await track.record(fixes(id, [t0, t0 + 1000]));
     const failed = await runInDurableObject(track, async (instance: CourierTrack, state) => {
       const realEnv = Reflect.get(instance, "env") as Env;

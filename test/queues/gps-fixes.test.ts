@@ -15,7 +15,7 @@ describe("GPS fixes queue consumer", () => {
   it("hands each courier's fixes to its own object and acks the message", async () => {
     const a = uniqueId("courier-a");
     const b = uniqueId("courier-b");
-    const t0 = Date.UTC(2026, 1, 1, 9);
+    const t0 = Date.now() - 600_000;
     const body: GpsFixesMessage = {
       v: 1,
       fixes: [
@@ -39,7 +39,7 @@ describe("GPS fixes queue consumer", () => {
     const a = uniqueId("courier");
     const body: GpsFixesMessage = {
       v: 1,
-      fixes: [{ courierId: a, recordedAt: Date.UTC(2026, 1, 1), lat: 1, lon: 2 }],
+      fixes: [{ courierId: a, recordedAt: Date.now() - 500_000, lat: 1, lon: 2 }],
     };
     for (const attempt of [1, 2]) {
       const batch = createMessageBatch("geoedge-gps-fixes", [message(`m-${attempt}`, body, attempt)]);
@@ -53,7 +53,7 @@ describe("GPS fixes queue consumer", () => {
   it("retries a malformed message without delay so it reaches the dead-letter queue", async () => {
     const good: GpsFixesMessage = {
       v: 1,
-      fixes: [{ courierId: uniqueId("courier"), recordedAt: Date.UTC(2026, 1, 2), lat: 1, lon: 2 }],
+      fixes: [{ courierId: uniqueId("courier"), recordedAt: Date.now() - 400_000, lat: 1, lon: 2 }],
     };
     const batch = createMessageBatch("geoedge-gps-fixes", [
       message("bad", { v: 1, fixes: [{ courierId: "x", lat: 95 }] }),

@@ -4,12 +4,16 @@ import { createLogger, errorFields, type Logger } from "../../src/log";
 import { runProfileSync } from "../../src/profiles/sync";
 import { createRedis } from "../../src/redis/client";
 import { removeStaleCouriers } from "../../src/tracking/live";
+import { deletePositionsBefore } from "../../src/tracking/repo";
 
 /** A scheduled job; it reports what it did so tests and logs can see it. */
 export type CronJob = (env: Env, scheduledTime: number, log: Logger) => Promise<Record<string, unknown>>;
 
-/** Removes couriers not seen within the configured staleness from the live index. */
-const staleCourierCleanup: CronJob = async (env, scheduledTime) => {
+/**
+ * Courier housekeeping: removes couriers not seen within the staleness window from the live index,
+ * and positions older than the retention from Postgres, both in bounded chunks.
+ */
+const courierHousekeeping: CronJob = async (env, scheduledTime) => {
   const config = loadConfig(env);
   const redis = createRedis(config);
   const before = scheduledTime - config.courierStaleAfterS * 1000;
@@ -20,7 +24,14 @@ const staleCourierCleanup: CronJob = async (env, scheduledTime) => {
     removed += gone.length;
     if (gone.length === 0) break;
   }
-  return { removed };
+  const handle = createDb(config, 1);
+  try {
+    const cutoff = new Date(scheduledTime - config.positionsRetentionDays * 86_400_000);
+    const retention = await deletePositionsBefore(handle.db, cutoff);
+    return { removed, positions_deleted: retention.deleted, positions_left: retention.more };
+  } finally {
+    await handle.close();
+  }
 };
 
 /** Applies profile changes from Postgres to the Redis index (and carries on a pending rebuild). */
@@ -47,7 +58,7 @@ const notYetBuilt =
 export const cronJobs: Record<string, { name: string; run: CronJob }> = {
   "*/5 * * * *": { name: "profile-sync", run: profileSync },
   "* * * * *": { name: "provider-pull", run: notYetBuilt("provider-pull") },
-  "*/10 * * * *": { name: "stale-courier-cleanup", run: staleCourierCleanup },
+  "*/10 * * * *": { name: "courier-housekeeping", run: courierHousekeeping },
 };
 
 /** Runs the job registered for `controller.cron`; an unknown cron string is a deployment error. */

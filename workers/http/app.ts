@@ -2,12 +2,14 @@ import { createRouter } from "./context";
 import { notFound, onError } from "./error-handler";
 import { requestContext } from "./middleware/request-context";
 import { adminSync } from "./routes/admin-sync";
+import { courierTracks } from "./routes/courier-tracks";
 import { couriers } from "./routes/couriers";
 import { docsPage } from "./routes/docs";
 import { health } from "./routes/health";
 import { keys } from "./routes/keys";
 import { legacy } from "./routes/legacy";
 import { profilesNearby } from "./routes/nearby";
+import { positions } from "./routes/positions";
 import { profiles } from "./routes/profiles";
 
 const info = { title: "geoedge", version: "0.1.0" };
@@ -18,7 +20,9 @@ export function createApp() {
   app.use("*", requestContext);
   app.route("/health", health);
   app.route("/v1/whoami", keys);
+  app.route("/v1/positions", positions);
   app.route("/v1/couriers", couriers);
+  app.route("/v1/couriers", courierTracks);
   // Nearby first: its fixed path must win over the profile id route.
   app.route("/v1/profiles", profilesNearby);
   app.route("/v1/profiles", profiles);

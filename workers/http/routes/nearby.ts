@@ -8,7 +8,7 @@ const answer = z
   .object({
     engine: z.enum(engines),
     count: z.number().int(),
-    results: z.array(nearbyHitSchema.openapi("NearbyHit")),
+    results: z.array(z.object(nearbyHitSchema.shape).openapi("NearbyHit")),
     searched_radius_m: z.number().optional().describe("redis engine: the radius the adaptive search needed"),
     rounds: z.number().int().optional().describe("redis engine: GEOSEARCH calls made (in one round trip)"),
   })

@@ -13,8 +13,8 @@ import { deleteProfile, saveProfiles, updateProfile } from "../../../src/profile
 import { createRouter, fieldErrors } from "../context";
 import { requireScope } from "../middleware/auth";
 
-const profile = profileSchema.openapi("Profile");
-const idParam = z.object({ id: profileIdSchema.openapi({ param: { name: "id", in: "path" } }) });
+const profile = z.object(profileSchema.shape).openapi("Profile");
+const idParam = z.object({ id: profileIdSchema });
 
 const batchBody = z
   .object({ profiles: z.array(z.unknown()).min(1).max(MAX_BATCH, `must hold at most ${MAX_BATCH} profiles`) })
@@ -40,7 +40,7 @@ const upsert = createRoute({
     body: {
       required: true,
       content: {
-        "application/json": { schema: z.union([batchBody, profileInputSchema.openapi("ProfileInput")]) },
+        "application/json": { schema: z.union([batchBody, profileInputSchema]) },
       },
     },
   },
@@ -78,7 +78,7 @@ const patchOne = createRoute({
     params: idParam,
     body: {
       required: true,
-      content: { "application/json": { schema: profilePatchSchema.openapi("ProfilePatch") } },
+      content: { "application/json": { schema: profilePatchSchema } },
     },
   },
   responses: {
