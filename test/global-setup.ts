@@ -1,15 +1,19 @@
 import { migrateDatabase } from "../tools/db/migrate";
 import { ensureStack } from "../tools/stack/stack";
+import { startWebhookReceiver } from "./webhook-receiver";
 
 /**
  * Starts the local stack (or reuses a running one, e.g. `npm run dev`'s), migrates the test
- * database, and on teardown stops only what it started.
+ * database, starts the webhook receiver the notification tests deliver to, and on teardown stops
+ * only what it started.
  */
 export default async function setup(): Promise<() => Promise<void>> {
   const stack = await ensureStack();
   await migrateDatabase(stack.postgres.url("geoedge_test"), stack.proxy);
   process.env.GEOEDGE_REDIS_PORT = String(stack.redis.port);
+  const receiver = await startWebhookReceiver(Number(process.env.GEOEDGE_TEST_RECEIVER_PORT ?? 18090));
   return async () => {
+    await receiver.close();
     await stack.stop();
   };
 }

@@ -1,4 +1,14 @@
-import { bigint, index, jsonb, pgTable, real, text, timestamp, uniqueIndex } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  real,
+  text,
+  timestamp,
+  uniqueIndex,
+} from "drizzle-orm/pg-core";
 import { geographyPoint } from "./geography";
 
 /** People, stores or drivers that nearby search finds. `updated_at` drives the incremental Redis sync. */
@@ -41,4 +51,37 @@ export const courierPositions = pgTable(
     uniqueIndex("courier_positions_courier_time_uq").on(t.courierId, t.recordedAt),
     index("courier_positions_recorded_at_brin").using("brin", t.recordedAt),
   ],
+);
+
+/** Sellers who scan packages; their webhook and debounce settings. The secret signs webhooks. */
+export const sellers = pgTable("sellers", {
+  id: text("id").primaryKey(),
+  webhookUrl: text("webhook_url"),
+  signingSecret: text("signing_secret").notNull(),
+  quietPeriodS: integer("quiet_period_s").notNull(),
+  maxWaitS: integer("max_wait_s"),
+  createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+});
+
+/**
+ * One notification per quiet period of a seller, listing the packages scanned in it. The id is
+ * deterministic (seller and sequence number), so a repeated alarm cannot create a second one.
+ */
+export const notifications = pgTable(
+  "notifications",
+  {
+    id: text("id").primaryKey(),
+    sellerId: text("seller_id").notNull(),
+    packageIds: text("package_ids").array().notNull(),
+    firstScanAt: timestamp("first_scan_at", { withTimezone: true, mode: "date" }).notNull(),
+    lastScanAt: timestamp("last_scan_at", { withTimezone: true, mode: "date" }).notNull(),
+    dueAt: timestamp("due_at", { withTimezone: true, mode: "date" }).notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    status: text("status").notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    lastError: text("last_error"),
+    deliveredAt: timestamp("delivered_at", { withTimezone: true, mode: "date" }),
+  },
+  (t) => [index("notifications_seller_created_idx").on(t.sellerId, t.createdAt)],
 );

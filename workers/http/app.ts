@@ -9,8 +9,11 @@ import { health } from "./routes/health";
 import { keys } from "./routes/keys";
 import { legacy } from "./routes/legacy";
 import { profilesNearby } from "./routes/nearby";
+import { notifications } from "./routes/notifications";
 import { positions } from "./routes/positions";
 import { profiles } from "./routes/profiles";
+import { scans } from "./routes/scans";
+import { sellers } from "./routes/sellers";
 
 const info = { title: "geoedge", version: "0.1.0" };
 
@@ -26,6 +29,9 @@ export function createApp() {
   // Nearby first: its fixed path must win over the profile id route.
   app.route("/v1/profiles", profilesNearby);
   app.route("/v1/profiles", profiles);
+  app.route("/v1/scans", scans);
+  app.route("/v1/sellers", sellers);
+  app.route("/v1/notifications", notifications);
   app.route("/v1/admin/sync/profiles", adminSync);
   app.route("/", legacy);
   app.get("/ping", (c) => c.json({ pong: true }));

@@ -1,5 +1,6 @@
 import { createLogger } from "../../src/log";
 import { consumeGpsFixes } from "./gps-fixes";
+import { consumeNotification } from "./notifications";
 
 /** What a consumer decided for one message: the policy for each outcome lives here. */
 export type ConsumerResult =
@@ -7,11 +8,12 @@ export type ConsumerResult =
   | { outcome: "retry"; reason: string }
   | { outcome: "poison"; reason: string };
 
-type Consumer = (body: unknown, env: Env) => Promise<ConsumerResult>;
+type Consumer = (body: unknown, env: Env, attempts: number) => Promise<ConsumerResult>;
 
 /** Consumers by queue name (the names in wrangler.toml). */
 const consumers: Record<string, Consumer> = {
   "geoedge-gps-fixes": consumeGpsFixes,
+  "geoedge-notifications": consumeNotification,
 };
 
 /** Capped exponential backoff for retried messages, in seconds. */
@@ -33,7 +35,7 @@ export async function handleQueue(batch: MessageBatch, env: Env): Promise<void> 
       result = { outcome: "retry", reason: `no consumer for queue ${batch.queue} yet` };
     } else {
       try {
-        result = await consumer(message.body, env);
+        result = await consumer(message.body, env, message.attempts);
       } catch (error) {
         result = { outcome: "retry", reason: error instanceof Error ? error.message : String(error) };
       }

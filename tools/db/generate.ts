@@ -1,12 +1,18 @@
+import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 
 /**
- * drizzle-kit writes custom column types quoted, so `geography(Point,4326)` comes out as an
+ * `npm run db:generate [-- --name <name>]`: runs `drizzle-kit generate` with the given arguments, then
+ * repairs what it gets wrong for PostGIS. drizzle-kit writes custom column types quoted, so `geography(Point,4326)` comes out as an
  * identifier ("geography(Point,4326)") and the SQL fails. This unquotes PostGIS types in every
  * migration after `drizzle-kit generate`. Running it twice changes nothing.
  */
 const dir = resolve(import.meta.dirname, "../../migrations");
+const kit = spawnSync(resolve(import.meta.dirname, "../../node_modules/.bin/drizzle-kit"), ["generate", ...process.argv.slice(2)], {
+  stdio: "inherit",
+});
+if (kit.status !== 0) process.exit(kit.status ?? 1);
 const quoted = /"((?:geography|geometry)\([A-Za-z]+(?:,\s*\d+)?\))"/g;
 
 let changed = 0;
