@@ -9,9 +9,13 @@ import { join, resolve } from "node:path";
  * migration after `drizzle-kit generate`. Running it twice changes nothing.
  */
 const dir = resolve(import.meta.dirname, "../../migrations");
-const kit = spawnSync(resolve(import.meta.dirname, "../../node_modules/.bin/drizzle-kit"), ["generate", ...process.argv.slice(2)], {
-  stdio: "inherit",
-});
+const kit = spawnSync(
+  resolve(import.meta.dirname, "../../node_modules/.bin/drizzle-kit"),
+  ["generate", ...process.argv.slice(2)],
+  {
+    stdio: "inherit",
+  },
+);
 if (kit.status !== 0) process.exit(kit.status ?? 1);
 const quoted = /"((?:geography|geometry)\([A-Za-z]+(?:,\s*\d+)?\))"/g;
 
