@@ -48,6 +48,7 @@ export default defineConfig({
                 NEON_LOCAL_PROXY: `127.0.0.1:${stack.ports.proxy}`,
                 REDIS_RETRIES: "0",
                 TEST_KEYS: JSON.stringify(testKeys),
+                TEST_PROVIDER_URL: `http://127.0.0.1:${process.env.GEOEDGE_TEST_PROVIDER_PORT ?? 18091}`,
                 TEST_RECEIVER_URL: `http://127.0.0.1:${process.env.GEOEDGE_TEST_RECEIVER_PORT ?? 18090}`,
               },
             },

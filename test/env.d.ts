@@ -4,5 +4,7 @@ declare namespace Cloudflare {
     TEST_KEYS: string;
     /** Base URL of the test webhook receiver (test/webhook-receiver.ts). */
     TEST_RECEIVER_URL: string;
+    /** Base URL of the fake events provider (tools/fake-provider.ts). */
+    TEST_PROVIDER_URL: string;
   }
 }

@@ -3,6 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { migrateDatabase } from "./db/migrate";
 import { devEnvironment, ensureDevVars, firstDevKey } from "./dev-vars";
+import { startFakeProvider } from "./fake-provider";
 import { repoRoot } from "./stack/config";
 import { isPortOpen, waitFor } from "./stack/processes";
 import { ensureStack } from "./stack/stack";
@@ -19,8 +20,13 @@ const stack = await ensureStack();
 const devVars = ensureDevVars(stack);
 await migrateDatabase(stack.postgres.url("geoedge"), stack.proxy);
 
+// The fake provider stands in for the events provider unless a real one is named.
+const providerPort = Number(process.env.GEOEDGE_PROVIDER_PORT ?? 8790);
+const fakeProvider = process.env.PROVIDER_URL ? undefined : await startFakeProvider(providerPort);
+const providerUrl = process.env.PROVIDER_URL ?? `${fakeProvider?.url}/api/events`;
+
 const envFile = join(stack.dir, "dev.env");
-const values = devEnvironment(stack, devVars);
+const values = { ...devEnvironment(stack, devVars), PROVIDER_URL: providerUrl };
 writeFileSync(
   envFile,
   Object.entries(values)
@@ -67,6 +73,7 @@ async function shutdown(code: number): Promise<void> {
     wrangler.kill("SIGINT");
     await exited;
   }
+  await fakeProvider?.close();
   await stack.stop();
   console.log(`geoedge dev stopped${stack.started.length ? ` (stopped ${stack.started.join(", ")})` : ""}`);
   process.exit(code);
@@ -84,6 +91,7 @@ geoedge is running (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)
   health   ${base}/health
   docs     ${base}/docs   (OpenAPI: ${base}/openapi.json)
   crons    ${base}/__scheduled?cron=*/10+*+*+*+*
+  search   ${base}/search   (provider ${providerUrl}${fakeProvider ? ", the local fake" : ""})
   dev key  ${firstDevKey(devVars) ?? "(none in .dev.vars API_KEYS)"}
   stack    redis 127.0.0.1:${stack.redis.port}, postgres ${stack.postgres.url("geoedge")}
 Press Ctrl-C to stop.

@@ -1,13 +1,17 @@
+import { sql } from "drizzle-orm";
 import {
   bigint,
+  boolean,
   index,
   integer,
   jsonb,
+  numeric,
   pgTable,
   real,
   text,
   timestamp,
   uniqueIndex,
+  uuid,
 } from "drizzle-orm/pg-core";
 import { geographyPoint } from "./geography";
 
@@ -85,3 +89,44 @@ export const notifications = pgTable(
   },
   (t) => [index("notifications_seller_created_idx").on(t.sellerId, t.createdAt)],
 );
+
+/**
+ * Events from the provider's feed, one per (base id, plan id): the same plan id appears under
+ * different base events. Times are the provider's local wall-clock time (the feed has no zone).
+ * Rows are never deleted: an event that was ever sold online stays searchable after the provider
+ * drops it.
+ */
+export const events = pgTable(
+  "events",
+  {
+    id: uuid("id").primaryKey(),
+    baseId: text("base_id").notNull(),
+    planId: text("plan_id").notNull(),
+    title: text("title").notNull(),
+    sellMode: text("sell_mode").notNull(),
+    startsAt: timestamp("starts_at", { withTimezone: false, mode: "string" }).notNull(),
+    endsAt: timestamp("ends_at", { withTimezone: false, mode: "string" }).notNull(),
+    minPrice: numeric("min_price", { precision: 12, scale: 2 }),
+    maxPrice: numeric("max_price", { precision: 12, scale: 2 }),
+    everOnline: boolean("ever_online").notNull().default(false),
+    firstSeenAt: timestamp("first_seen_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    lastSeenAt: timestamp("last_seen_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("events_base_plan_uq").on(t.baseId, t.planId),
+    index("events_online_starts_idx").on(t.startsAt, t.endsAt).where(sql`ever_online`),
+  ],
+);
+
+/** The last provider pull, one row: what the admin status route reports. */
+export const providerStatus = pgTable("provider_status", {
+  id: integer("id").primaryKey(),
+  lastFetchAt: timestamp("last_fetch_at", { withTimezone: true, mode: "date" }),
+  lastSuccessAt: timestamp("last_success_at", { withTimezone: true, mode: "date" }),
+  status: text("status").notNull(),
+  durationMs: integer("duration_ms"),
+  eventsSeen: integer("events_seen"),
+  eventsChanged: integer("events_changed"),
+  skipped: integer("skipped"),
+  lastError: text("last_error"),
+});

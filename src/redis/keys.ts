@@ -16,4 +16,8 @@ export const redisKeys = {
   profileSync: () => "sync:profiles",
   /** Lock held by one sync run at a time. */
   profileSyncLock: () => "sync:profiles:lock",
+  /** Generation of the event catalogue: moves on whenever a feed changes what a search can return. */
+  searchGeneration: () => "events:search:generation",
+  /** Prefix of cached `/search` answers: `<prefix><generation>:<query>`. */
+  searchCachePrefix: () => "events:search:cache:",
 } as const;

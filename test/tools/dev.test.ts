@@ -48,6 +48,7 @@ describe("npm run dev", () => {
         ...stackEnv(config),
         GEOEDGE_DEV_PORT: String(devPort),
         GEOEDGE_DEV_VARS: devVars,
+        GEOEDGE_PROVIDER_PORT: "17425",
       },
       stdio: ["ignore", "pipe", "pipe"],
     });

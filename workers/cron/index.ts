@@ -1,5 +1,6 @@
 import { loadConfig } from "../../src/config";
 import { createDb } from "../../src/db/client";
+import { pullProvider } from "../../src/events/service";
 import { createLogger, errorFields, type Logger } from "../../src/log";
 import { runProfileSync } from "../../src/profiles/sync";
 import { createRedis } from "../../src/redis/client";
@@ -46,18 +47,26 @@ const profileSync: CronJob = async (env, _time, log) => {
   }
 };
 
-/** Placeholder jobs for capabilities whose issues are still open: they say so in the logs. */
-const notYetBuilt =
-  (name: string): CronJob =>
-  async (_env, _time, log) => {
-    log.warn(`${name} is not built yet`);
-    return { skipped: true };
-  };
+/** Pulls the events provider's feed into the catalogue; failures are recorded, never thrown. */
+const providerPull: CronJob = async (env, _time, log) => {
+  const config = loadConfig(env);
+  if (!config.provider.url) return { skipped: "PROVIDER_URL is not set" };
+  const handle = createDb(config, 1);
+  try {
+    const result = await pullProvider(
+      { db: handle.db, redis: createRedis(config), log },
+      { url: config.provider.url, timeoutMs: config.provider.timeoutMs },
+    );
+    return { ...result };
+  } finally {
+    await handle.close();
+  }
+};
 
 /** Jobs by the exact cron strings in wrangler.toml. */
 export const cronJobs: Record<string, { name: string; run: CronJob }> = {
   "*/5 * * * *": { name: "profile-sync", run: profileSync },
-  "* * * * *": { name: "provider-pull", run: notYetBuilt("provider-pull") },
+  "* * * * *": { name: "provider-pull", run: providerPull },
   "*/10 * * * *": { name: "courier-housekeeping", run: courierHousekeeping },
 };
 

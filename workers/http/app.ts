@@ -1,6 +1,7 @@
 import { createRouter } from "./context";
 import { notFound, onError } from "./error-handler";
 import { requestContext } from "./middleware/request-context";
+import { adminProvider } from "./routes/admin-provider";
 import { adminSync } from "./routes/admin-sync";
 import { courierTracks } from "./routes/courier-tracks";
 import { couriers } from "./routes/couriers";
@@ -13,6 +14,7 @@ import { notifications } from "./routes/notifications";
 import { positions } from "./routes/positions";
 import { profiles } from "./routes/profiles";
 import { scans } from "./routes/scans";
+import { search } from "./routes/search";
 import { sellers } from "./routes/sellers";
 
 const info = { title: "geoedge", version: "0.1.0" };
@@ -33,6 +35,8 @@ export function createApp() {
   app.route("/v1/sellers", sellers);
   app.route("/v1/notifications", notifications);
   app.route("/v1/admin/sync/profiles", adminSync);
+  app.route("/v1/admin/provider", adminProvider);
+  app.route("/search", search);
   app.route("/", legacy);
   app.get("/ping", (c) => c.json({ pong: true }));
 

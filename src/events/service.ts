@@ -1,0 +1,148 @@
+import type { Db } from "../db/client";
+import { type Logger, rootMessage } from "../log";
+import type { Redis } from "../redis/client";
+import { redisKeys } from "../redis/keys";
+import { FeedError, type FeedEvent, parseFeed, textChunks } from "./feed";
+import { applyFeed, recordPull, type SearchRow, searchEvents } from "./repo";
+
+/** What one provider pull did. */
+export interface PullResult {
+  status: "ok" | "provider_error" | "invalid_feed" | "database_error";
+  durationMs: number;
+  eventsSeen?: number;
+  eventsChanged?: number;
+  skipped?: number;
+  error?: string;
+}
+
+/** Keeps the last occurrence of each (base id, plan id): one statement cannot upsert a row twice. */
+function uniqueEvents(events: FeedEvent[]): FeedEvent[] {
+  const byKey = new Map<string, FeedEvent>();
+  for (const e of events) byKey.set(JSON.stringify([e.baseId, e.planId]), e);
+  return [...byKey.values()];
+}
+
+/**
+ * Pulls the provider's feed and applies it. A slow or failing provider, or a truncated or malformed
+ * feed, changes nothing and is recorded; the next run tries again. When the feed changed anything a
+ * search could return, the search cache generation moves on.
+ */
+export async function pullProvider(
+  deps: { db: Db; redis: Redis; log: Logger; fetch?: typeof fetch },
+  provider: { url: string; timeoutMs: number },
+): Promise<PullResult> {
+  const started = Date.now();
+  const elapsed = () => Date.now() - started;
+  let result: PullResult;
+  try {
+    const res = await (deps.fetch ?? fetch)(provider.url, {
+      headers: { accept: "application/xml" },
+      signal: AbortSignal.timeout(provider.timeoutMs),
+    });
+    if (!res.ok || !res.body) {
+      await res.body?.cancel();
+      result = { status: "provider_error", durationMs: elapsed(), error: `provider answered ${res.status}` };
+    } else {
+      const feed = await parseFeed(textChunks(res.body));
+      const events = uniqueEvents(feed.events);
+      const changed = await applyFeed(deps.db, events);
+      if (changed > 0) await deps.redis.incr(redisKeys.searchGeneration()).catch(() => undefined);
+      for (const s of feed.skipped)
+        deps.log.warn("feed plan skipped", { base_id: s.baseId, plan_id: s.planId, reason: s.reason });
+      result = {
+        status: "ok",
+        durationMs: elapsed(),
+        eventsSeen: events.length,
+        eventsChanged: changed,
+        skipped: feed.skipped.length,
+      };
+    }
+  } catch (error) {
+    const status =
+      error instanceof FeedError
+        ? "invalid_feed"
+        : isAbortOrNetwork(error)
+          ? "provider_error"
+          : "database_error";
+    result = { status, durationMs: elapsed(), error: rootMessage(error) };
+  }
+  if (result.status !== "ok") deps.log.warn("provider pull failed", { ...result });
+  await recordPull(deps.db, result).catch((error) =>
+    deps.log.error("pull status not recorded", { error: rootMessage(error) }),
+  );
+  return result;
+}
+
+function isAbortOrNetwork(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return error.name === "TimeoutError" || error.name === "AbortError" || error instanceof TypeError;
+}
+
+/** An event in the shape of the search contract. */
+export interface SearchEvent {
+  id: string;
+  title: string;
+  start_date: string;
+  start_time: string | null;
+  end_date: string | null;
+  end_time: string | null;
+  min_price: number | null;
+  max_price: number | null;
+}
+
+function toContract(r: SearchRow): SearchEvent {
+  return {
+    id: r.id,
+    title: r.title,
+    start_date: r.starts_at.slice(0, 10),
+    start_time: r.starts_at.slice(11, 19),
+    end_date: r.ends_at.slice(0, 10),
+    end_time: r.ends_at.slice(11, 19),
+    min_price: r.min_price === null ? null : Number(r.min_price),
+    max_price: r.max_price === null ? null : Number(r.max_price),
+  };
+}
+
+/** How long a cached search answer lives even if nothing changes. */
+const CACHE_TTL_S = 3600;
+/**
+ * One round trip: the cache generation and the entry for this query in it. Entries are stored
+ * with a prefix that is not JSON so the client hands them back untouched.
+ */
+const CACHE_READ_LUA = `
+local gen = redis.call('GET', KEYS[1]) or '0'
+return { gen, redis.call('GET', ARGV[1] .. gen .. ':' .. ARGV[2]) }`;
+
+/**
+ * The body of a `/search` answer for the range, as JSON text. Served from the Redis cache when the
+ * catalogue has not changed since it was computed; Postgres otherwise; never the provider. A Redis
+ * outage only costs the cache.
+ */
+export async function searchCatalogue(
+  deps: { db: Db; redis: Redis; log: Logger },
+  from: string | null,
+  to: string | null,
+): Promise<{ body: string; cache: "hit" | "miss" | "off" }> {
+  const query = `${from ?? ""}|${to ?? ""}`;
+  const prefix = redisKeys.searchCachePrefix();
+  let generation: string | undefined;
+  try {
+    const [gen, cached] = (await deps.redis.eval(
+      CACHE_READ_LUA,
+      [redisKeys.searchGeneration()],
+      [prefix, query],
+    )) as [string | number, string | null];
+    generation = String(gen);
+    if (typeof cached === "string" && cached.startsWith("b:")) return { body: cached.slice(2), cache: "hit" };
+  } catch (error) {
+    deps.log.warn("search cache unavailable", { error: rootMessage(error) });
+  }
+  const rows = await searchEvents(deps.db, from, to);
+  const body = JSON.stringify({ data: { events: rows.map(toContract) }, error: null });
+  if (generation !== undefined) {
+    await deps.redis
+      .set(`${prefix}${generation}:${query}`, `b:${body}`, { ex: CACHE_TTL_S })
+      .catch((error) => deps.log.warn("search cache not written", { error: rootMessage(error) }));
+  }
+  return { body, cache: generation === undefined ? "off" : "miss" };
+}

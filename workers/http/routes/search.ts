@@ -1,0 +1,83 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { invalidDateTime } from "../../../src/events/feed";
+import { searchCatalogue } from "../../../src/events/service";
+import { rootMessage } from "../../../src/log";
+import { createRouter } from "../context";
+
+// The search contract compares the provider's local wall-clock times; an offset in the query is
+// accepted (the contract's examples carry `Z`) and the date and time are compared as written.
+const dateTime = z
+  .string()
+  .regex(
+    /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$/,
+    "must be an ISO 8601 date-time such as 2021-07-21T17:32:28Z",
+  )
+  .refine((v) => invalidDateTime(v.slice(0, 19)) === undefined, "must be a real date and time");
+
+const event = z
+  .object({
+    id: z.string().uuid(),
+    title: z.string(),
+    start_date: z.string(),
+    start_time: z.string().nullable(),
+    end_date: z.string().nullable(),
+    end_time: z.string().nullable(),
+    min_price: z.number().nullable(),
+    max_price: z.number().nullable(),
+  })
+  .openapi("EventSummary");
+
+const contractError = z
+  .object({ data: z.null(), error: z.object({ code: z.string(), message: z.string() }) })
+  .openapi("SearchError");
+
+const route = createRoute({
+  method: "get",
+  path: "/",
+  summary: "Events ever sold online in a time range",
+  description:
+    "Events that were ever sold online, starting at or after `starts_at` and ending at or before `ends_at` (both optional), from the catalogue geoedge keeps: the provider is never called, so answers stay fast while it is slow or down. Keeps the marketplace's search contract: `{data, error}`.",
+  tags: ["events"],
+  request: { query: z.object({ starts_at: dateTime.optional(), ends_at: dateTime.optional() }) },
+  responses: {
+    200: {
+      description: "The events",
+      content: {
+        "application/json": {
+          schema: z.object({ data: z.object({ events: z.array(event) }), error: z.null() }),
+        },
+      },
+    },
+    400: { description: "Invalid parameters", content: { "application/json": { schema: contractError } } },
+    500: { description: "Unexpected error", content: { "application/json": { schema: contractError } } },
+  },
+});
+
+const fail = (code: string, message: string) => ({ data: null, error: { code, message } });
+
+/** `GET /search`: the one route that keeps the search contract's own error shape. */
+export const search = createRouter().openapi(
+  route,
+  async (c) => {
+    const q = c.req.valid("query");
+    try {
+      const { body, cache } = await searchCatalogue(
+        { db: c.var.db(), redis: c.var.redis(), log: c.var.log },
+        q.starts_at?.slice(0, 19) ?? null,
+        q.ends_at?.slice(0, 19) ?? null,
+      );
+      c.header("x-cache", cache);
+      return c.body(body, 200, { "content-type": "application/json" }) as never;
+    } catch (error) {
+      c.var.log.error("search failed", { error: rootMessage(error) });
+      return c.json(fail("internal_error", "the search failed; quote the request id when reporting it"), 500);
+    }
+  },
+  (result, c) => {
+    if (!result.success) {
+      const issue = result.error.issues[0];
+      const field = issue?.path.join(".") ?? "query";
+      return c.json(fail("invalid_parameter", `${field}: ${issue?.message ?? "invalid"}`), 400);
+    }
+  },
+);
