@@ -63,7 +63,7 @@ export default defineConfig({
       {
         test: {
           name: "node",
-          include: ["test/tools/**/*.test.ts"],
+          include: ["test/tools/**/*.test.ts", "test/e2e/**/*.test.ts"],
           environment: "node",
           testTimeout: 60_000,
           hookTimeout: 60_000,

@@ -66,3 +66,32 @@ export async function listCouriers(
   const hasMore = last !== undefined && ids.indexOf(last.courierId) < ids.length - 1;
   return { couriers: out, next: hasMore && last ? last.courierId : null };
 }
+
+/** Metres per degree of latitude (and of longitude at the equator) on the sphere Redis uses. */
+const M_PER_DEG = 111_319.49;
+
+/**
+ * Live couriers inside a bounding box (the map's viewport), nearest to its centre first, at most
+ * `limit`, stale ones left out; plus how many couriers are live in all.
+ */
+export async function couriersInBox(
+  redis: Redis,
+  q: { minLon: number; minLat: number; maxLon: number; maxLat: number; limit: number; freshAfter: number },
+): Promise<{ couriers: LiveState[]; totalLive: number }> {
+  const lat = (q.minLat + q.maxLat) / 2;
+  const lon = (q.minLon + q.maxLon) / 2;
+  const height = (q.maxLat - q.minLat) * M_PER_DEG;
+  const width = (q.maxLon - q.minLon) * M_PER_DEG * Math.cos((lat * Math.PI) / 180);
+  const [raw, total] = await Promise.all([
+    redis.eval<string[], (string | number)[]>(
+      "return redis.call('GEOSEARCH', KEYS[1], 'FROMLONLAT', ARGV[1], ARGV[2], 'BYBOX', ARGV[3], ARGV[4], 'm', 'ASC', 'COUNT', ARGV[5])",
+      [redisKeys.liveCouriers()],
+      [String(lon), String(lat), String(Math.max(1, width)), String(Math.max(1, height)), String(q.limit)],
+    ),
+    redis.zcount(redisKeys.courierLastSeen(), q.freshAfter, "+inf"),
+  ]);
+  const ids = raw.map(String);
+  const [seen, states] = await Promise.all([lastSeen(redis, ids), liveStates(redis, ids)]);
+  const couriers = states.filter((s, i): s is LiveState => s !== null && (seen[i] ?? 0) >= q.freshAfter);
+  return { couriers, totalLive: Number(total) };
+}

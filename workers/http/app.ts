@@ -3,6 +3,7 @@ import { notFound, onError } from "./error-handler";
 import { requestContext } from "./middleware/request-context";
 import { adminProvider } from "./routes/admin-provider";
 import { adminSync } from "./routes/admin-sync";
+import { courierLive } from "./routes/courier-live";
 import { courierTracks } from "./routes/courier-tracks";
 import { couriers } from "./routes/couriers";
 import { docsPage } from "./routes/docs";
@@ -26,6 +27,8 @@ export function createApp() {
   app.route("/health", health);
   app.route("/v1/whoami", keys);
   app.route("/v1/positions", positions);
+  // Fixed paths first: they must win over the courier id route.
+  app.route("/v1/couriers", courierLive);
   app.route("/v1/couriers", couriers);
   app.route("/v1/couriers", courierTracks);
   // Nearby first: its fixed path must win over the profile id route.

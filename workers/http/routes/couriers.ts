@@ -2,39 +2,11 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { AppError } from "../../../src/errors";
 import { objectNames } from "../../../src/objects/names";
 import { MAX_LIMIT, MAX_RADIUS_M } from "../../../src/profiles/schemas";
-import type { LiveState } from "../../../src/tracking/live";
 import { listCouriers, nearbyCouriers } from "../../../src/tracking/queries";
 import { courierIdSchema, courierStates } from "../../../src/tracking/schemas";
 import { createRouter } from "../context";
 import { requireScope } from "../middleware/auth";
-
-const liveState = z
-  .object({
-    courier_id: z.string(),
-    lat: z.number(),
-    lon: z.number(),
-    recorded_at: z.string().describe("time of the newest fix (ISO 8601)"),
-    last_seen_at: z.string().describe("when the newest delivery of fixes arrived (ISO 8601)"),
-    speed_mps: z.number().nullable(),
-    heading_deg: z.number().nullable(),
-    state: z.enum(courierStates).nullable(),
-    task_id: z.string().nullable(),
-  })
-  .openapi("CourierLiveState");
-
-function toJson(s: LiveState) {
-  return {
-    courier_id: s.courierId,
-    lat: s.lat,
-    lon: s.lon,
-    recorded_at: new Date(s.recordedAt).toISOString(),
-    last_seen_at: new Date(s.lastSeenAt).toISOString(),
-    speed_mps: s.speedMps,
-    heading_deg: s.headingDeg,
-    state: s.state as (typeof courierStates)[number] | null,
-    task_id: s.taskId,
-  };
-}
+import { liveState, toJson } from "./courier-json";
 
 const nearbyRoute = createRoute({
   method: "get",
