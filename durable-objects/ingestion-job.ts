@@ -3,7 +3,7 @@ import { migrateSqlite } from "./sqlite-migrations";
 
 const migrations = [
   `CREATE TABLE job (id INTEGER PRIMARY KEY CHECK (id = 1), job_id TEXT NOT NULL, kind TEXT NOT NULL,
-     accepted INTEGER NOT NULL, processed INTEGER NOT NULL DEFAULT 0, failed INTEGER NOT NULL DEFAULT 0,
+     accepted INTEGER NOT NULL DEFAULT 0, rejected INTEGER NOT NULL DEFAULT 0, sealed INTEGER NOT NULL DEFAULT 0,
      created_at INTEGER NOT NULL, finished_at INTEGER);
    CREATE TABLE chunks (chunk_id TEXT PRIMARY KEY, processed INTEGER NOT NULL, failed INTEGER NOT NULL);
    CREATE TABLE failures (line INTEGER PRIMARY KEY, reason TEXT NOT NULL);`,
@@ -19,8 +19,9 @@ export interface RowFailure {
 export interface JobStatus {
   jobId: string;
   kind: string;
-  status: "running" | "done";
+  status: "receiving" | "running" | "done";
   accepted: number;
+  rejected: number;
   processed: number;
   failed: number;
   failures: RowFailure[];
@@ -28,12 +29,16 @@ export interface JobStatus {
   finishedAt: number | null;
 }
 
+const encoder = new TextEncoder();
+
 /**
- * One ingestion job's progress counters. Chunk reports are keyed by chunk id, so a queue message
- * delivered twice is counted once.
+ * One ingestion job's progress. The edge reports rows as it accepts and queues them, then seals
+ * the job; the queue consumer reports each chunk it wrote, keyed by chunk id so a redelivered
+ * message counts once. Subscribers get every change as server-sent events until the job is done.
  */
 export class IngestionJob extends DurableObject<Env> {
   private readonly sql: SqlStorage;
+  private readonly subscribers = new Set<ReadableStreamDefaultController<Uint8Array>>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -41,21 +46,35 @@ export class IngestionJob extends DurableObject<Env> {
     ctx.blockConcurrencyWhile(async () => migrateSqlite(this.sql, migrations));
   }
 
-  /** Opens the job with the number of rows accepted at the edge and the rows rejected there. */
-  async open(jobId: string, kind: string, accepted: number, rejected: RowFailure[]): Promise<JobStatus> {
+  /** Opens the job (idempotent). */
+  async open(jobId: string, kind: string): Promise<JobStatus> {
+    this.sql.exec(
+      "INSERT OR IGNORE INTO job (id, job_id, kind, created_at) VALUES (1, ?, ?, ?)",
+      jobId,
+      kind,
+      Date.now(),
+    );
+    return this.read();
+  }
+
+  /** Adds rows accepted and queued by the edge, and the rows it rejected. */
+  async accept(accepted: number, rejected: RowFailure[]): Promise<JobStatus> {
     this.ctx.storage.transactionSync(() => {
       this.sql.exec(
-        "INSERT OR IGNORE INTO job (id, job_id, kind, accepted, failed, created_at) VALUES (1, ?, ?, ?, ?, ?)",
-        jobId,
-        kind,
+        "UPDATE job SET accepted = accepted + ?, rejected = rejected + ? WHERE id = 1",
         accepted,
         rejected.length,
-        Date.now(),
       );
       for (const f of rejected)
         this.sql.exec("INSERT OR IGNORE INTO failures (line, reason) VALUES (?, ?)", f.line, f.reason);
     });
-    return this.read();
+    return this.changed();
+  }
+
+  /** The upload is complete: once every accepted row is processed, the job is done. */
+  async seal(): Promise<JobStatus> {
+    this.sql.exec("UPDATE job SET sealed = 1 WHERE id = 1");
+    return this.changed();
   }
 
   /** Records one processed chunk; a repeated report of the same chunk changes nothing. */
@@ -70,23 +89,62 @@ export class IngestionJob extends DurableObject<Env> {
       if (cursor.rowsWritten === 0) return;
       for (const f of failures)
         this.sql.exec("INSERT OR IGNORE INTO failures (line, reason) VALUES (?, ?)", f.line, f.reason);
-      this.sql.exec(
-        "UPDATE job SET processed = processed + ?, failed = failed + ? WHERE id = 1",
-        processed,
-        failures.length,
-      );
-      this.sql.exec(
-        `UPDATE job SET finished_at = ? WHERE id = 1 AND finished_at IS NULL
-         AND (SELECT sum(processed) + sum(failed) FROM chunks) >= accepted`,
-        Date.now(),
-      );
     });
-    return this.read();
+    return this.changed();
   }
 
-  /** The job's current status. */
+  /** The job's current status, or null for a job never opened. */
   async status(): Promise<JobStatus | null> {
     return this.sql.exec("SELECT 1 FROM job").toArray().length ? this.read() : null;
+  }
+
+  /** A stream of server-sent events: the status now, then after every change, closed when done. */
+  async subscribe(): Promise<ReadableStream<Uint8Array>> {
+    const status = await this.status();
+    // Enqueueing never waits for the reader, so a slow subscriber cannot stall the job's updates.
+    return new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        controller.enqueue(encoder.encode("retry: 2000\n\n"));
+        if (!status) {
+          controller.enqueue(encoder.encode('event: error\ndata: {"error":"no such job"}\n\n'));
+          controller.close();
+          return;
+        }
+        controller.enqueue(this.event(status));
+        if (status.status === "done") controller.close();
+        else this.subscribers.add(controller);
+      },
+      cancel: () => {
+        // The subscriber went away; its controller is dropped at the next change.
+      },
+    });
+  }
+
+  private async changed(): Promise<JobStatus> {
+    this.sql.exec(
+      `UPDATE job SET finished_at = ? WHERE id = 1 AND finished_at IS NULL AND sealed = 1
+         AND accepted <= (SELECT coalesce(sum(processed) + sum(failed), 0) FROM chunks)`,
+      Date.now(),
+    );
+    const status = this.read();
+    for (const controller of [...this.subscribers]) {
+      try {
+        controller.enqueue(this.event(status));
+        if (status.status === "done") {
+          this.subscribers.delete(controller);
+          controller.close();
+        }
+      } catch {
+        this.subscribers.delete(controller);
+      }
+    }
+    return status;
+  }
+
+  private event(status: JobStatus): Uint8Array {
+    const { failures: _failures, ...progress } = status;
+    const name = status.status === "done" ? "done" : "progress";
+    return encoder.encode(`event: ${name}\ndata: ${JSON.stringify(progress)}\n\n`);
   }
 
   private read(): JobStatus {
@@ -95,11 +153,16 @@ export class IngestionJob extends DurableObject<Env> {
         job_id: string;
         kind: string;
         accepted: number;
-        processed: number;
-        failed: number;
+        rejected: number;
+        sealed: number;
         created_at: number;
         finished_at: number | null;
       }>("SELECT * FROM job WHERE id = 1")
+      .one();
+    const totals = this.sql
+      .exec<{ processed: number | null; failed: number | null }>(
+        "SELECT sum(processed) AS processed, sum(failed) AS failed FROM chunks",
+      )
       .one();
     const failures = this.sql
       .exec<{ line: number; reason: string }>("SELECT line, reason FROM failures ORDER BY line LIMIT 1000")
@@ -107,10 +170,11 @@ export class IngestionJob extends DurableObject<Env> {
     return {
       jobId: j.job_id,
       kind: j.kind,
-      status: j.finished_at === null ? "running" : "done",
+      status: j.finished_at !== null ? "done" : j.sealed ? "running" : "receiving",
       accepted: j.accepted,
-      processed: j.processed,
-      failed: j.failed,
+      rejected: j.rejected,
+      processed: totals.processed ?? 0,
+      failed: totals.failed ?? 0,
       failures: failures.map((f) => ({ line: f.line, reason: f.reason })),
       createdAt: j.created_at,
       finishedAt: j.finished_at,

@@ -44,6 +44,7 @@ const schema = z.object({
   SELLER_QUIET_PERIOD_S: seconds.default(3600),
   PROVIDER_URL: z.url().optional(),
   PROVIDER_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+  TRIPS_H3_RESOLUTION: z.coerce.number().int().min(5).max(10).default(8),
 });
 
 /** One API key as configured: either the key itself (dev) or its SHA-256 (production). */
@@ -61,6 +62,8 @@ export interface Config {
   positionsRetentionDays: number;
   sellerQuietPeriodS: number;
   provider: { url: string | undefined; timeoutMs: number };
+  /** H3 resolution of trip cells; fixed once trips are stored (rollups are keyed by it). */
+  tripsH3Resolution: number;
 }
 
 const cache = new WeakMap<object, Config>();
@@ -102,6 +105,7 @@ export function loadConfig(env: object): Config {
     positionsRetentionDays: v.POSITIONS_RETENTION_DAYS,
     sellerQuietPeriodS: v.SELLER_QUIET_PERIOD_S,
     provider: { url: v.PROVIDER_URL, timeoutMs: v.PROVIDER_TIMEOUT_MS },
+    tripsH3Resolution: v.TRIPS_H3_RESOLUTION,
   };
   cache.set(env, config);
   return config;

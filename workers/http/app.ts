@@ -8,6 +8,7 @@ import { courierTracks } from "./routes/courier-tracks";
 import { couriers } from "./routes/couriers";
 import { docsPage } from "./routes/docs";
 import { health } from "./routes/health";
+import { ingestionJobs } from "./routes/ingestion-jobs";
 import { keys } from "./routes/keys";
 import { legacy } from "./routes/legacy";
 import { profilesNearby } from "./routes/nearby";
@@ -17,6 +18,8 @@ import { profiles } from "./routes/profiles";
 import { scans } from "./routes/scans";
 import { search } from "./routes/search";
 import { sellers } from "./routes/sellers";
+import { tripStats } from "./routes/trip-stats";
+import { trips } from "./routes/trips";
 
 const info = { title: "geoedge", version: "0.1.0" };
 
@@ -37,6 +40,9 @@ export function createApp() {
   app.route("/v1/scans", scans);
   app.route("/v1/sellers", sellers);
   app.route("/v1/notifications", notifications);
+  app.route("/v1/trips", tripStats);
+  app.route("/v1/trips", trips);
+  app.route("/v1/ingestion/jobs", ingestionJobs);
   app.route("/v1/admin/sync/profiles", adminSync);
   app.route("/v1/admin/provider", adminProvider);
   app.route("/search", search);

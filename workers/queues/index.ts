@@ -1,6 +1,7 @@
 import { createLogger } from "../../src/log";
 import { consumeGpsFixes } from "./gps-fixes";
 import { consumeNotification } from "./notifications";
+import { consumeTrips } from "./trips";
 
 /** What a consumer decided for one message: the policy for each outcome lives here. */
 export type ConsumerResult =
@@ -14,6 +15,7 @@ type Consumer = (body: unknown, env: Env, attempts: number) => Promise<ConsumerR
 const consumers: Record<string, Consumer> = {
   "geoedge-gps-fixes": consumeGpsFixes,
   "geoedge-notifications": consumeNotification,
+  "geoedge-trips": consumeTrips,
 };
 
 /** Capped exponential backoff for retried messages, in seconds. */
