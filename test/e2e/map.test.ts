@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -216,7 +216,10 @@ describe("the live map in a real browser", () => {
 
   it("fits a phone-sized screen, with keyboard-reachable controls and no console errors", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
-    await page.goto(`${base}/`);
+    await page.goto(`${base}/`, { waitUntil: "load" });
+    // Recorded for docs/benchmarks.md, not asserted: timings belong to measurements, not tests.
+    const loadMs = await page.evaluate(() => performance.getEntriesByType("navigation")[0]?.duration ?? -1);
+    writeFileSync(join(shots, "map-load.json"), JSON.stringify({ loadMs, at: new Date().toISOString() }));
     const mapBox = await page.locator("#map").boundingBox();
     const panelBox = await page.locator("#panel").boundingBox();
     expect(mapBox && panelBox && panelBox.y >= mapBox.y + mapBox.height - 1).toBe(true);

@@ -1,8 +1,9 @@
 import { rmSync } from "node:fs";
-import { neonConfig, Pool } from "@neondatabase/serverless";
+import { Pool } from "@neondatabase/serverless";
 import { Redis } from "@upstash/redis";
 import { afterAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
+import { configureNeonForNode } from "../../tools/db/neon-node";
 import { defaultStackConfig } from "../../tools/stack/config";
 import { isAlive, isPortOpen } from "../../tools/stack/processes";
 import { ensureStack, type StackHandle } from "../../tools/stack/stack";
@@ -26,11 +27,7 @@ describe("local stack tool", () => {
     await redis.set("stack-test", "ok");
     expect(await redis.get("stack-test")).toBe("ok");
 
-    neonConfig.webSocketConstructor = WebSocket;
-    neonConfig.wsProxy = (host, port) => `${first?.proxy}/v1?address=${host}:${port}`;
-    neonConfig.useSecureWebSocket = false;
-    neonConfig.pipelineTLS = false;
-    neonConfig.pipelineConnect = false;
+    configureNeonForNode(first.proxy);
     const pool = new Pool({ connectionString: first.postgres.url("geoedge_test") });
     try {
       const { rows } = await pool.query(

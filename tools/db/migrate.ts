@@ -1,8 +1,8 @@
 import { resolve } from "node:path";
-import { neonConfig, Pool } from "@neondatabase/serverless";
+import { Pool } from "@neondatabase/serverless";
 import { drizzle } from "drizzle-orm/neon-serverless";
 import { migrate } from "drizzle-orm/neon-serverless/migrator";
-import { WebSocket } from "ws";
+import { configureNeonForNode } from "./neon-node";
 
 const MIGRATIONS = resolve(import.meta.dirname, "../../migrations");
 
@@ -12,13 +12,7 @@ const MIGRATIONS = resolve(import.meta.dirname, "../../migrations");
  * local Postgres; for Neon leave it unset.
  */
 export async function migrateDatabase(url: string, localProxy?: string): Promise<void> {
-  neonConfig.webSocketConstructor = WebSocket;
-  if (localProxy) {
-    neonConfig.wsProxy = (host, port) => `${localProxy}/v1?address=${host}:${port}`;
-    neonConfig.useSecureWebSocket = false;
-    neonConfig.pipelineTLS = false;
-    neonConfig.pipelineConnect = false;
-  }
+  configureNeonForNode(localProxy);
   const pool = new Pool({ connectionString: url, max: 1 });
   try {
     await migrate(drizzle({ client: pool }), { migrationsFolder: MIGRATIONS });
