@@ -2,6 +2,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env, exports } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { objectNames } from "../../src/objects/names";
 import type { TripChunkMessage } from "../../src/trips/ingest";
 import { parseTrip, TRIP_COLUMNS } from "../../src/trips/rows";
 import worker from "../../workers/index";
@@ -194,7 +195,7 @@ describe("trip ingestion and analytics", () => {
     if (!("row" in parsed)) throw new Error("bad fixture");
     const job = uniqueId("job");
     const message: TripChunkMessage = { v: 1, jobId: job, chunkId: "0", rows: [parsed.row] };
-    await env.INGESTION_JOB.getByName(`job:${job}`).open(job, "trips");
+    await env.INGESTION_JOB.getByName(objectNames.ingestionJob(job)).open(job, "trips");
     for (const attempt of [1, 2]) {
       const batch = createMessageBatch("geoedge-trips", [
         { id: `m${attempt}`, timestamp: Date.now(), attempts: attempt, body: message },
