@@ -1,50 +1,110 @@
 import type { Redis } from "../redis/client";
+import { redisKeys } from "../redis/keys";
 import type { NearbyHit } from "./schemas";
 
 /**
- * The k nearest members within the radius, found by widening a small radius instead of scanning the
- * whole one. GEOSEARCH's cost grows with the points inside the radius searched, not with k, so the
- * script starts at ARGV[5] metres and, while fewer than k came back, widens to where the density
- * seen so far says k will fit (at least doubling, never past the caller's radius). Any k members
- * found within a radius s are exactly the k nearest overall: everything outside s is farther.
- * One round trip; read-only.
+ * The k nearest members within the radius, found by growing a small radius instead of scanning the
+ * whole one. GEOSEARCH's cost grows with the points inside the radius it searches, not with k, so
+ * the script starts where the local density says k points will fit and, while fewer than k came
+ * back, widens to where the density seen so far says they will (at least ×1.5, ×4 when nothing was
+ * found), never past the caller's radius. Any k members found within a radius s are exactly the k
+ * nearest overall: everything outside s is farther. The density a query learns is kept per coarse
+ * cell for the next query there. Members come back with their geohash only (no distances or
+ * coordinates, which Lua would have to convert): the app decodes them as Redis would.
  *
- * KEYS[1] = GEO key; ARGV = lon, lat, radius_m, k, start_m.
- * Returns { hits (GEOSEARCH WITHDIST WITHCOORD), searched radius, rounds }.
+ * KEYS[1] = GEO key, KEYS[2] = density hints; ARGV = lon, lat, radius_m, k, fallback start_m, hint field.
+ * Returns { [member, hash]..., searched radius, rounds }.
  */
 export const ADAPTIVE_NEARBY_LUA = `
 local lon, lat = ARGV[1], ARGV[2]
-local r, k, s = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local r, k = tonumber(ARGV[3]), tonumber(ARGV[4])
+local s = tonumber(ARGV[5])
+local density = tonumber(redis.call('HGET', KEYS[2], ARGV[6]) or '0') or 0
+if density > 0 then s = math.sqrt(k / (math.pi * density)) end
 if s > r then s = r end
+if s < 10 then s = math.min(10, r) end
 local rounds = 0
 while true do
   rounds = rounds + 1
-  local hits = redis.call('GEOSEARCH', KEYS[1], 'FROMLONLAT', lon, lat, 'BYRADIUS', s, 'm', 'ASC', 'COUNT', k, 'WITHDIST', 'WITHCOORD')
+  local hits = redis.call('GEOSEARCH', KEYS[1], 'FROMLONLAT', lon, lat, 'BYRADIUS', s, 'm', 'ASC', 'COUNT', k, 'WITHHASH')
   local n = #hits
   if n >= k or s >= r then
+    if n >= k then
+      -- k points fit in s: the density is at least k / (pi s^2). After a first-round success, guess
+      -- a little denser so the next start can shrink towards the radius really needed.
+      local learned = k / (math.pi * s * s)
+      if rounds == 1 then learned = learned * 1.3 end
+      redis.call('HSET', KEYS[2], ARGV[6], tostring(learned))
+    end
     return { hits, tostring(s), rounds }
   end
   local grow = 4
-  if n > 0 then grow = math.max(2, 1.25 * math.sqrt(k / n)) end
+  if n > 0 then grow = math.max(1.5, 1.15 * math.sqrt(k / n)) end
   s = math.min(r, s * grow)
 end
 `;
 
-/** Where the adaptive search starts: a sixteenth of the radius, at least 25 m. */
+/** Where the search starts in an area it knows nothing about: a sixteenth of the radius, at least 25 m. */
 export function startRadius(radiusM: number): number {
   return Math.min(radiusM, Math.max(25, radiusM / 16));
 }
 
-type RawHit = [string | number, string | number, [string | number, string | number]];
+/** The coarse cell (0.05°, about 5 km) whose density hint a query reads and updates. */
+export function hintCell(lat: number, lon: number): string {
+  return `${Math.floor(lat * 20)}:${Math.floor(lon * 20)}`;
+}
 
-function toHits(raw: RawHit[]): NearbyHit[] {
+const LAT_MIN = -85.05112878;
+const LAT_MAX = 85.05112878;
+const STEP = 26;
+/** The Earth radius Redis GEO measures with, in metres. */
+const REDIS_EARTH_RADIUS_M = 6_372_797.560856;
+
+/** Gathers every other bit of a 32-bit number (bits 0, 2, 4, … when `shift` is 0). */
+function squash(word: number, shift: number): number {
+  let out = 0;
+  for (let i = 0; i < 16; i++) out |= ((word >>> (2 * i + shift)) & 1) << i;
+  return out;
+}
+
+/**
+ * Decodes a Redis GEO score (a 52-bit interleaved geohash: latitude bits at even positions) to the
+ * centre of its cell, exactly as Redis does for `WITHCOORD`.
+ */
+export function decodeGeohash(hash: number): { lat: number; lon: number } {
+  const lo = hash % 2 ** 32;
+  const hi = Math.floor(hash / 2 ** 32);
+  const latBits = squash(lo, 0) + squash(hi, 0) * 2 ** 16;
+  const lonBits = squash(lo, 1) + squash(hi, 1) * 2 ** 16;
+  const cells = 2 ** STEP;
+  const latMin = LAT_MIN + (latBits / cells) * (LAT_MAX - LAT_MIN);
+  const latMax = LAT_MIN + ((latBits + 1) / cells) * (LAT_MAX - LAT_MIN);
+  const lonMin = -180 + (lonBits / cells) * 360;
+  const lonMax = -180 + ((lonBits + 1) / cells) * 360;
+  return {
+    lat: Math.min(LAT_MAX, Math.max(LAT_MIN, (latMin + latMax) / 2)),
+    lon: Math.min(180, Math.max(-180, (lonMin + lonMax) / 2)),
+  };
+}
+
+/** Great-circle distance as Redis GEO computes it (`WITHDIST`), in metres. */
+export function redisDistance(lat1: number, lon1: number, lat2: number, lon2: number): number {
+  const rad = Math.PI / 180;
+  const v = Math.sin(((lon2 - lon1) * rad) / 2);
+  const u = Math.sin(((lat2 - lat1) * rad) / 2);
+  const a = u * u + Math.cos(lat1 * rad) * Math.cos(lat2 * rad) * v * v;
+  return 2 * REDIS_EARTH_RADIUS_M * Math.asin(Math.sqrt(a));
+}
+
+type RawHashHit = [string | number, string | number];
+
+/** Turns `[member, geohash]` replies into hits measured from the query point. */
+function hashHits(raw: RawHashHit[], q: { lat: number; lon: number }): NearbyHit[] {
   // The client turns numeric-looking members into numbers; String() gives back the exact id.
-  return raw.map(([id, d, [lon, lat]]) => ({
-    id: String(id),
-    distance_m: Number(d),
-    lat: Number(lat),
-    lon: Number(lon),
-  }));
+  return raw.map(([id, hash]) => {
+    const p = decodeGeohash(Number(hash));
+    return { id: String(id), distance_m: redisDistance(q.lat, q.lon, p.lat, p.lon), lat: p.lat, lon: p.lon };
+  });
 }
 
 /** What the Redis engine answered and how much of the radius it needed. */
@@ -60,12 +120,19 @@ export async function nearbyRedis(
   key: string,
   q: { lat: number; lon: number; radiusM: number; limit: number },
 ): Promise<RedisNearbyResult> {
-  const script = redis.createScript<[RawHit[], string, number]>(ADAPTIVE_NEARBY_LUA);
+  const script = redis.createScript<[RawHashHit[], string, number]>(ADAPTIVE_NEARBY_LUA);
   const [raw, searched, rounds] = await script.exec(
-    [key],
-    [String(q.lon), String(q.lat), String(q.radiusM), String(q.limit), String(startRadius(q.radiusM))],
+    [key, redisKeys.densityHints(key)],
+    [
+      String(q.lon),
+      String(q.lat),
+      String(q.radiusM),
+      String(q.limit),
+      String(startRadius(q.radiusM)),
+      hintCell(q.lat, q.lon),
+    ],
   );
-  return { hits: toHits(raw), searchedRadiusM: Number(searched), rounds };
+  return { hits: hashHits(raw, q), searchedRadiusM: Number(searched), rounds };
 }
 
 /** The plain full-radius GEOSEARCH, kept as the baseline the adaptive engine is measured against. */
@@ -74,12 +141,12 @@ export async function nearbyRedisFullRadius(
   key: string,
   q: { lat: number; lon: number; radiusM: number; limit: number },
 ): Promise<NearbyHit[]> {
-  const raw = await redis.eval<string[], RawHit[]>(
-    "return redis.call('GEOSEARCH', KEYS[1], 'FROMLONLAT', ARGV[1], ARGV[2], 'BYRADIUS', ARGV[3], 'm', 'ASC', 'COUNT', ARGV[4], 'WITHDIST', 'WITHCOORD')",
+  const raw = await redis.eval<string[], RawHashHit[]>(
+    "return redis.call('GEOSEARCH', KEYS[1], 'FROMLONLAT', ARGV[1], ARGV[2], 'BYRADIUS', ARGV[3], 'm', 'ASC', 'COUNT', ARGV[4], 'WITHHASH')",
     [key],
     [String(q.lon), String(q.lat), String(q.radiusM), String(q.limit)],
   );
-  return toHits(raw);
+  return hashHits(raw, q);
 }
 
 /** Adds or moves profiles in a GEO key, in one pipeline. */

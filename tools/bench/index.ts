@@ -10,6 +10,10 @@ const benches: Record<
     describe: "Upstash REST bridge vs redis-benchmark on the same Redis",
     load: () => import("./bridge"),
   },
+  nearby: {
+    describe: "nearby search: naive scan, raw GEOSEARCH, Redis and PostGIS engines, HTTP on workerd",
+    load: () => import("./nearby"),
+  },
 };
 
 const [name, ...args] = process.argv.slice(2);

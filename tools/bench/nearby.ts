@@ -1,0 +1,296 @@
+import { randomBytes } from "node:crypto";
+import { loadavg } from "node:os";
+import { parseArgs } from "node:util";
+import type { NearbyHit } from "../../src/profiles/schemas";
+import { redisKeys } from "../../src/redis/keys";
+import { loadProfiles, queryPoints } from "../load/profiles";
+import type { RespValue } from "../stack/resp";
+import { ensureStack, type StackHandle } from "../stack/stack";
+import { drive, type Measured } from "./lib/drive";
+import { NaiveIndex, type NearbyQuery, settledMemory } from "./lib/naive";
+import { checkNearby } from "./lib/nearby-check";
+import {
+  ENGINE,
+  HTTP_PG,
+  HTTP_REDIS,
+  mb,
+  NAIVE,
+  nearbyMarkdown,
+  PG,
+  PGBENCH,
+  PING,
+  RAW,
+  type Row,
+  type SizeResult,
+} from "./lib/nearby-report";
+import { benchDatabase, PostgisContender, pgbenchCeiling } from "./lib/postgis";
+import { RedisContenders } from "./lib/redis-engines";
+import { KeepAliveClient, serveBundle } from "./lib/worker";
+
+interface Options {
+  sizes: number[];
+  queries: number;
+  radius: number;
+  limit: number;
+  seconds: number;
+  city: string;
+  seed: number;
+  checks: number;
+  httpChecks: number;
+  /** Leave out the HTTP contenders (no bundle is built). */
+  skipHttp: boolean;
+}
+
+interface Ctx {
+  stack: StackHandle;
+  url: string;
+  redis: RedisContenders;
+  pg: PostgisContender;
+  http: KeepAliveClient | undefined;
+  opts: Options;
+}
+
+const DATABASE = "geoedge_bench";
+const note = (s: string) => process.stderr.write(`${s}\n`);
+/** Redis's CPU share and CPU time per query: a cost that stays comparable when the client is the bottleneck. */
+const redisCpu = (m: Measured) =>
+  m.serverCpu === undefined
+    ? ""
+    : `Redis CPU ${Math.round(m.serverCpu * 100)} %, ${Math.round((m.serverCpu / m.qps) * 1e6)} µs/query`;
+
+function parse(args: string[]): Options {
+  const { values } = parseArgs({
+    args,
+    options: {
+      sizes: { type: "string", default: "100000,1000000" },
+      queries: { type: "string", default: "20000" },
+      radius: { type: "string", default: "1000" },
+      limit: { type: "string", default: "20" },
+      seconds: { type: "string", default: "10" },
+      city: { type: "string", default: "madrid" },
+      seed: { type: "string", default: "42" },
+      checks: { type: "string", default: "1000" },
+      "http-checks": { type: "string", default: "100" },
+      "skip-http": { type: "boolean", default: false },
+    },
+  });
+  return {
+    sizes: values.sizes.split(",").map((s) => Number(s.replace(/_/g, ""))),
+    queries: Number(values.queries),
+    radius: Number(values.radius),
+    limit: Number(values.limit),
+    seconds: Number(values.seconds),
+    city: values.city,
+    seed: Number(values.seed),
+    checks: Number(values.checks),
+    httpChecks: Number(values["http-checks"]),
+    skipHttp: values["skip-http"],
+  };
+}
+
+const nearbyPath = (q: NearbyQuery, engine: string) =>
+  `/v1/profiles/nearby?lat=${q.lat}&lon=${q.lon}&radius_m=${q.radiusM}&limit=${q.limit}&engine=${engine}`;
+
+/** The contenders at one radius, in the order of the table. */
+async function benchRadius(ctx: Ctx, naive: NaiveIndex, radiusM: number, first: boolean): Promise<Row[]> {
+  const { redis, pg, http, opts } = ctx;
+  const points = queryPoints(opts.city, opts.seed, Math.min(opts.queries, 20_000), 2);
+  const q = (i: number): NearbyQuery => {
+    const [lat, lon] = points[i % points.length] as [number, number];
+    return { lat, lon, radiusM, limit: opts.limit };
+  };
+  const bound = { maxOps: opts.queries, maxSeconds: opts.seconds };
+  const rows: Row[] = [];
+  const add = (contender: string, inFlight: number, m: Measured, extra: Partial<Row> = {}) => {
+    rows.push({ contender, radiusM, inFlight, m, ...extra });
+    note(`  ${contender} @ ${radiusM} m: ${Math.round(m.qps)} q/s, p50 ${m.p50.toFixed(2)} ms`);
+  };
+
+  // Single core, one query at a time: its throughput is queries per second per core.
+  const naiveBound = { maxOps: Math.min(opts.queries, 400), maxSeconds: opts.seconds };
+  add(NAIVE, 1, await drive(async (i) => naive.nearby(q(i)), { concurrency: 1, warmUp: 3, ...naiveBound }));
+
+  const raw = await drive((i) => redis.geosearch(q(i), false), {
+    concurrency: 50,
+    warmUp: 500,
+    watchPid: redis.pid,
+    ...bound,
+  });
+  add(RAW, 50, raw, { notes: redisCpu(raw) });
+
+  let rounds = 0;
+  let searched = 0;
+  let answered = 0;
+  const adaptive = await drive(
+    async (i) => {
+      const a = await redis.adaptive(q(i), false);
+      rounds += a.rounds;
+      searched += a.searchedRadiusM;
+      answered++;
+    },
+    { concurrency: 50, warmUp: 500, watchPid: redis.pid, ...bound },
+  );
+  add(ENGINE, 50, adaptive, {
+    notes: `${(rounds / answered).toFixed(2)} rounds, searched ${Math.round(searched / answered)} m on average; ${redisCpu(adaptive)}`,
+  });
+
+  add(PG, 8, await drive((i) => pg.nearby(q(i)), { concurrency: 8, warmUp: 200, ...bound }));
+  add(
+    PGBENCH,
+    8,
+    await pgbenchCeiling(
+      ctx.stack,
+      DATABASE,
+      points.slice(0, 5000),
+      { radiusM, limit: opts.limit },
+      8,
+      opts.seconds,
+    ),
+  );
+
+  if (!http) return rows;
+  const httpBound = { concurrency: 32, warmUp: 200, ...bound };
+  if (first) {
+    const m = await drive(() => http.ok("/ping"), httpBound);
+    rows.push({ contender: PING, radiusM: 0, inFlight: 32, m });
+    note(`  /ping: ${Math.round(m.qps)} q/s`);
+  }
+  for (const engine of ["redis", "postgis"]) {
+    const m = await drive((i) => http.ok(nearbyPath(q(i), engine)), httpBound);
+    add(engine === "redis" ? HTTP_REDIS : HTTP_PG, 32, m);
+  }
+  return rows;
+}
+
+async function benchSize(ctx: Ctx, size: number): Promise<SizeResult> {
+  const { stack, redis, pg, opts } = ctx;
+  note(`\n== ${size.toLocaleString("en-US")} rows (${opts.city}, seed ${opts.seed})`);
+  const loadBefore = loadavg()[0] as number;
+  await redis.client.send(["DEL", redis.key]);
+  await redis.clearHints();
+  const memBefore = await redis.usedMemory();
+  const load = await loadProfiles({
+    count: size,
+    seed: opts.seed,
+    city: opts.city,
+    databaseUrl: ctx.url,
+    localProxy: stack.proxy,
+    truncate: true,
+    redis: { ...stack.redis, key: redis.key },
+    progress: true,
+  });
+  const perMember = ((await redis.usedMemory()) - memBefore) / size;
+  const sizes = await pg.sizes();
+
+  const before = settledMemory();
+  const naive = NaiveIndex.generate({ count: size, seed: opts.seed, city: opts.city });
+  const after = settledMemory();
+
+  // How dense the data is where the benchmark searches: rows within 1 km of its first query points.
+  const counts = await Promise.all(
+    queryPoints(opts.city, opts.seed, 200, 2).map(async ([lat, lon]) => {
+      const reply = (await redis.client.send([
+        "GEOSEARCH",
+        redis.key,
+        "FROMLONLAT",
+        lon,
+        lat,
+        "BYRADIUS",
+        1000,
+        "m",
+      ])) as RespValue[];
+      return reply.length / Math.PI;
+    }),
+  );
+  counts.sort((a, b) => a - b);
+
+  const rows: Row[] = [];
+  for (const [n, radiusM] of [...new Set([opts.radius, 150])].entries()) {
+    rows.push(...(await benchRadius(ctx, naive, radiusM, n === 0)));
+  }
+  for (const row of rows) {
+    if (row.contender === NAIVE)
+      row.memory = `+${mb(after.retained - before.retained)} live (process RSS ${mb(after.rss)})`;
+    if (row.contender === RAW) row.memory = `${Math.round(perMember)} B/member (used_memory)`;
+    if (row.contender === PG) row.memory = `table ${mb(sizes.table)} + indexes ${mb(sizes.indexes)}`;
+  }
+
+  note(`  correctness: ${opts.checks} queries against brute force…`);
+  const viaHttp = (engine: string) => async (q: NearbyQuery) =>
+    (JSON.parse(await (ctx.http as KeepAliveClient).ok(nearbyPath(q, engine))) as { results: NearbyHit[] })
+      .results;
+  const correctness = await checkNearby(
+    naive,
+    [
+      { engine: "raw GEOSEARCH", answer: (q) => redis.geosearch(q) },
+      { engine: "Redis engine (script)", answer: async (q) => (await redis.adaptive(q)).hits },
+      { engine: "PostGIS engine (nearbyPostgis)", answer: (q) => pg.nearby(q) },
+      ...(ctx.http
+        ? [
+            { engine: "HTTP engine=redis", answer: viaHttp("redis"), sample: opts.httpChecks },
+            { engine: "HTTP engine=postgis", answer: viaHttp("postgis"), sample: opts.httpChecks },
+          ]
+        : []),
+    ],
+    { city: opts.city, seed: opts.seed, count: opts.checks },
+  );
+  return {
+    size,
+    loadRowsPerSec: load.rowsPerSec,
+    density: { p50: counts[100] ?? 0, p90: counts[180] ?? 0 },
+    loadAverage: [loadBefore, loadavg()[0] as number],
+    rows,
+    correctness,
+  };
+}
+
+/**
+ * `npm run bench -- nearby`: for each size, loads the same synthetic city into the `geoedge_bench`
+ * database and the live Redis index, then measures side by side a naive in-memory scan, Redis's
+ * full-radius GEOSEARCH, the app's adaptive Redis script, the app's PostGIS query (and the same SQL
+ * through pgbench), and the HTTP endpoint on workerd with /ping as its ceiling; then checks every
+ * engine against brute force. Exits non-zero only for correctness failures.
+ */
+export async function run(args: string[]): Promise<void> {
+  const opts = parse(args);
+  const stack = await ensureStack();
+  const url = await benchDatabase(stack, DATABASE);
+  // The Worker reads the live key, so the HTTP contenders need the rows there; tests use unique ids
+  // far from the benchmark's city and never rely on this key's contents.
+  const redis = await RedisContenders.open(stack.redis, redisKeys.profiles());
+  const pg = new PostgisContender(url, stack.proxy, 8);
+  const apiKey = `bench_${randomBytes(16).toString("hex")}`;
+  let worker: Awaited<ReturnType<typeof serveBundle>> | undefined;
+  let http: KeepAliveClient | undefined;
+  const results: SizeResult[] = [];
+  try {
+    if (!opts.skipHttp) {
+      note("building the production bundle and serving it with Miniflare…");
+      worker = await serveBundle({
+        ENVIRONMENT: "development",
+        // One JSON log line per request would flood this process's output; warnings still show.
+        LOG_LEVEL: "warn",
+        DATABASE_URL: url,
+        UPSTASH_REDIS_REST_URL: stack.bridge.url,
+        UPSTASH_REDIS_REST_TOKEN: stack.bridge.token,
+        NEON_LOCAL_PROXY: stack.proxy,
+        REDIS_RETRIES: "0",
+        API_KEYS: JSON.stringify([{ id: "bench", key: apiKey, scopes: ["read"] }]),
+      });
+      http = new KeepAliveClient(worker.url, 32, { authorization: `Bearer ${apiKey}` });
+    }
+    const ctx: Ctx = { stack, url, redis, pg, http, opts };
+    for (const size of opts.sizes) results.push(await benchSize(ctx, size));
+  } finally {
+    await redis.client.send(["DEL", redis.key]).catch(() => undefined);
+    await redis.clearHints().catch(() => undefined);
+    http?.close();
+    await worker?.dispose();
+    await redis.close();
+    await pg.close();
+    await stack.stop();
+  }
+  console.log(nearbyMarkdown(results, opts.radius));
+  const failed = results.some((r) => r.correctness.some((c) => c.failed > 0));
+  if (failed) process.exitCode = 1;
+}
