@@ -114,24 +114,41 @@ export interface RedisNearbyResult {
   rounds: number;
 }
 
+let sha: Promise<string> | undefined;
+
+/** The script's SHA-1, computed once per isolate rather than on every query. */
+function adaptiveSha(): Promise<string> {
+  sha ??= crypto.subtle
+    .digest("SHA-1", new TextEncoder().encode(ADAPTIVE_NEARBY_LUA))
+    .then((d) => [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join(""));
+  return sha;
+}
+
 /** The adaptive Redis engine (see {@link ADAPTIVE_NEARBY_LUA}). */
 export async function nearbyRedis(
   redis: Redis,
   key: string,
   q: { lat: number; lon: number; radiusM: number; limit: number },
 ): Promise<RedisNearbyResult> {
-  const script = redis.createScript<[RawHashHit[], string, number]>(ADAPTIVE_NEARBY_LUA);
-  const [raw, searched, rounds] = await script.exec(
-    [key, redisKeys.densityHints(key)],
-    [
-      String(q.lon),
-      String(q.lat),
-      String(q.radiusM),
-      String(q.limit),
-      String(startRadius(q.radiusM)),
-      hintCell(q.lat, q.lon),
-    ],
-  );
+  const keys = [key, redisKeys.densityHints(key)];
+  const args = [
+    String(q.lon),
+    String(q.lat),
+    String(q.radiusM),
+    String(q.limit),
+    String(startRadius(q.radiusM)),
+    hintCell(q.lat, q.lon),
+  ];
+  type Reply = [RawHashHit[], string, number];
+  let reply: Reply;
+  try {
+    reply = await redis.evalsha<string[], Reply>(await adaptiveSha(), keys, args);
+  } catch (error) {
+    // A Redis that has not seen the script yet (or lost it on restart) loads it with EVAL.
+    if (!String(error).includes("NOSCRIPT")) throw error;
+    reply = await redis.eval<string[], Reply>(ADAPTIVE_NEARBY_LUA, keys, args);
+  }
+  const [raw, searched, rounds] = reply;
   return { hits: hashHits(raw, q), searchedRadiusM: Number(searched), rounds };
 }
 
