@@ -43,7 +43,13 @@ export function errorFields(error: unknown): Record<string, unknown> {
  * whole statement with its parameters; the cause says what went wrong without copying data.
  */
 export function rootMessage(error: unknown): string {
+  const root = rootError(error);
+  return root instanceof Error ? root.message : String(root);
+}
+
+/** The innermost cause of an error chain (its stack names the failing call without query data). */
+export function rootError(error: unknown): unknown {
   let current = error;
   while (current instanceof Error && current.cause instanceof Error) current = current.cause;
-  return current instanceof Error ? current.message : String(current);
+  return current;
 }

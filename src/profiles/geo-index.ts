@@ -8,21 +8,37 @@ import type { NearbyHit } from "./schemas";
  * the script starts where the local density says k points will fit and, while fewer than k came
  * back, widens to where the density seen so far says they will (at least ×1.5, ×4 when nothing was
  * found), never past the caller's radius. Any k members found within a radius s are exactly the k
- * nearest overall: everything outside s is farther. The density a query learns is kept per coarse
- * cell for the next query there. Members come back with their geohash only (no distances or
+ * nearest overall: everything outside s is farther. Each query learns the density from the distance
+ * of its k-th nearest and keeps it per coarse cell, so the next query there starts just beyond it. Members come back with their geohash only (no distances or
  * coordinates, which Lua would have to convert): the app decodes them as Redis would.
  *
  * KEYS[1] = GEO key, KEYS[2] = density hints; ARGV = lon, lat, radius_m, k, fallback start_m, hint field.
  * Returns { [member, hash]..., searched radius, rounds }.
  */
 export const ADAPTIVE_NEARBY_LUA = `
-local lon, lat = ARGV[1], ARGV[2]
+local lon, lat = tonumber(ARGV[1]), tonumber(ARGV[2])
 local r, k = tonumber(ARGV[3]), tonumber(ARGV[4])
 local s = tonumber(ARGV[5])
 local density = tonumber(redis.call('HGET', KEYS[2], ARGV[6]) or '0') or 0
-if density > 0 then s = math.sqrt(k / (math.pi * density)) end
-if s > r then s = r end
+if density > 0 then s = 1.15 * math.sqrt(k / (math.pi * density)) end
+-- Close to the whole radius anyway: one search of it is cheaper than two.
+if s > 0.6 * r then s = r end
 if s < 10 then s = math.min(10, r) end
+-- The centre of a 52-bit geohash cell (latitude bits at even positions), as Redis decodes it.
+local function centre(h)
+  local hi = math.floor(h / 4294967296)
+  local lo = h - hi * 4294967296
+  local la, lo2 = 0, 0
+  for i = 0, 15 do
+    la = la + (math.floor(lo / 2 ^ (2 * i)) % 2) * 2 ^ i
+    lo2 = lo2 + (math.floor(lo / 2 ^ (2 * i + 1)) % 2) * 2 ^ i
+  end
+  for i = 0, 9 do
+    la = la + (math.floor(hi / 2 ^ (2 * i)) % 2) * 2 ^ (16 + i)
+    lo2 = lo2 + (math.floor(hi / 2 ^ (2 * i + 1)) % 2) * 2 ^ (16 + i)
+  end
+  return -85.05112878 + (la + 0.5) / 67108864 * 170.10225756, -180 + (lo2 + 0.5) / 67108864 * 360
+end
 local rounds = 0
 while true do
   rounds = rounds + 1
@@ -30,11 +46,14 @@ while true do
   local n = #hits
   if n >= k or s >= r then
     if n >= k then
-      -- k points fit in s: the density is at least k / (pi s^2). After a first-round success, guess
-      -- a little denser so the next start can shrink towards the radius really needed.
-      local learned = k / (math.pi * s * s)
-      if rounds == 1 then learned = learned * 1.3 end
-      redis.call('HSET', KEYS[2], ARGV[6], tostring(learned))
+      -- Learn the density from how far the k-th nearest really was, for the next query here.
+      local plat, plon = centre(tonumber(hits[n][2]))
+      local rad = math.pi / 180
+      local u = math.sin((plat - lat) * rad / 2)
+      local v = math.sin((plon - lon) * rad / 2)
+      local d = 2 * 6372797.560856 * math.asin(math.sqrt(u * u + math.cos(lat * rad) * math.cos(plat * rad) * v * v))
+      if d < 1 then d = 1 end
+      redis.call('HSET', KEYS[2], ARGV[6], tostring(k / (math.pi * d * d)))
     end
     return { hits, tostring(s), rounds }
   end

@@ -1,7 +1,7 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { AppError, type ErrorCode, toProblem } from "../../src/errors";
-import { createLogger, errorFields } from "../../src/log";
+import { createLogger, errorFields, rootError } from "../../src/log";
 import type { AppEnv } from "./context";
 
 const statusCodes: Partial<Record<number, ErrorCode>> = {
@@ -38,7 +38,10 @@ export function onError(error: Error, c: Context<AppEnv>): Response {
     const code = statusCodes[error.status] ?? (error.status >= 500 ? "internal" : "bad_request");
     return problemResponse(c, new AppError(code, error.message || "request rejected"));
   }
-  (c.var.log ?? createLogger()).error("unhandled error", { ...errorFields(error), stack: error.stack });
+  (c.var.log ?? createLogger()).error("unhandled error", {
+    ...errorFields(error),
+    stack: (rootError(error) as Error).stack,
+  });
   return problemResponse(
     c,
     new AppError("internal", "something went wrong; quote the request id when reporting it"),
