@@ -52,6 +52,14 @@ const names = {
   },
 } as const;
 
+/**
+ * A copy of an attribute value that does not share memory with the parser's input chunk: a slice
+ * would keep the whole chunk alive, so memory would grow with the feed's size rather than its plans.
+ */
+function own(value: string | undefined): string {
+  return value ? ` ${value}`.slice(1) : "";
+}
+
 const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})$/;
 
 /** Checks a local date-time is real (no 31 September, no 25:00), returning why not. */
@@ -104,14 +112,14 @@ export async function parseFeed(chunks: AsyncIterable<string> | Iterable<string>
     const n = names[format];
     if (tag.name === "output" && depth === 2) sawOutput = true;
     else if (tag.name === n.base) {
-      base = { id: a[n.baseId] ?? "", title: a.title ?? "", sellMode: a.sell_mode ?? "" };
+      base = { id: own(a[n.baseId]), title: own(a.title), sellMode: own(a.sell_mode) };
     } else if (tag.name === n.plan && base) {
-      const startsAt = a[n.start] ?? "";
-      const endsAt = a[n.end] ?? "";
+      const startsAt = own(a[n.start]);
+      const endsAt = own(a[n.end]);
       const bad = invalidDateTime(startsAt) ?? invalidDateTime(endsAt);
       plan = {
         baseId: base.id,
-        planId: a[n.planId] ?? "",
+        planId: own(a[n.planId]),
         title: base.title,
         sellMode: base.sellMode,
         startsAt,

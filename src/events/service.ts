@@ -119,7 +119,7 @@ return { gen, redis.call('GET', ARGV[1] .. gen .. ':' .. ARGV[2]) }`;
  * outage only costs the cache.
  */
 export async function searchCatalogue(
-  deps: { db: Db; redis: Redis; log: Logger },
+  deps: { db: () => Db; redis: Redis; log: Logger },
   from: string | null,
   to: string | null,
 ): Promise<{ body: string; cache: "hit" | "miss" | "off" }> {
@@ -137,7 +137,8 @@ export async function searchCatalogue(
   } catch (error) {
     deps.log.warn("search cache unavailable", { error: rootMessage(error) });
   }
-  const rows = await searchEvents(deps.db, from, to);
+  // The database is opened only on a miss: a cached answer needs no Postgres connection.
+  const rows = await searchEvents(deps.db(), from, to);
   const body = JSON.stringify({ data: { events: rows.map(toContract) }, error: null });
   if (generation !== undefined) {
     await deps.redis

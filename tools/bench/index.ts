@@ -14,6 +14,10 @@ const benches: Record<
     describe: "nearby search: naive scan, raw GEOSEARCH, Redis and PostGIS engines, HTTP on workerd",
     load: () => import("./nearby"),
   },
+  search: {
+    describe: "GET /search vs /ping on workerd, 10,000 events, provider up, down and slow",
+    load: () => import("./search"),
+  },
 };
 
 const [name, ...args] = process.argv.slice(2);

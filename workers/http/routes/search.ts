@@ -62,7 +62,7 @@ export const search = createRouter().openapi(
     const q = c.req.valid("query");
     try {
       const { body, cache } = await searchCatalogue(
-        { db: c.var.db(), redis: c.var.redis(), log: c.var.log },
+        { db: c.var.db, redis: c.var.redis(), log: c.var.log },
         q.starts_at?.slice(0, 19) ?? null,
         q.ends_at?.slice(0, 19) ?? null,
       );

@@ -1,0 +1,233 @@
+import { randomBytes } from "node:crypto";
+import { loadavg } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { redisKeys } from "../../src/redis/keys";
+import { ensureStack } from "../stack/stack";
+import { drive } from "./lib/drive";
+import { benchDatabase } from "./lib/postgis";
+import {
+  type AnswerTally,
+  checkedGet,
+  cpuSpan,
+  emptyTally,
+  SearchClient,
+  verifyCounts,
+  type Watched,
+  watchedPids,
+} from "./lib/search-client";
+import { belowTarget, PING, type SearchRow, type StateResult, searchMarkdown } from "./lib/search-report";
+import {
+  catalogueCount,
+  fillCatalogue,
+  freePort,
+  PullLoop,
+  pullDeps,
+  spawnFakeProvider,
+  wranglerVars,
+} from "./lib/search-setup";
+import { serveBundle } from "./lib/worker";
+
+const DATABASE = "geoedge_bench_search";
+/** /search must answer at least this share of /ping's requests per second. */
+const TARGET = 0.5;
+const note = (s: string) => process.stderr.write(`${s}\n`);
+const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
+
+interface Options {
+  events: number;
+  zones: number;
+  seconds: number;
+  inFlight: number;
+  states: string[];
+}
+
+function parse(args: string[]): Options {
+  const { values } = parseArgs({
+    args,
+    options: {
+      events: { type: "string", default: "10000" },
+      zones: { type: "string", default: "100" },
+      seconds: { type: "string", default: "10" },
+      "in-flight": { type: "string", default: "32" },
+      states: { type: "string", default: "up,down,slow" },
+    },
+  });
+  return {
+    events: Number(values.events),
+    zones: Number(values.zones),
+    seconds: Number(values.seconds),
+    inFlight: Number(values["in-flight"]),
+    states: values.states.split(","),
+  };
+}
+
+/** How the fake provider is switched for each state, by `POST /__mode`. */
+const MODES: Record<string, string> = {
+  up: "mode=ok",
+  down: "mode=error",
+  // Four times the pull's 5 s timeout: every pull in this state ends by timing out.
+  slow: "mode=slow&delay_ms=20000",
+};
+
+const day = (iso: string, days: number) =>
+  new Date(Date.parse(`${iso}Z`) + days * 86_400_000).toISOString().slice(0, 19);
+const range = (from: string, to: string) => `/search?starts_at=${from}&ends_at=${to}`;
+
+/**
+ * 50 distinct ranges of 1 to 10 days over the generated feed's year (2027): (k mod 12, 7k mod 20,
+ * k mod 10) only repeats after 60, so the cache holds 50 entries.
+ */
+const MIX = Array.from({ length: 50 }, (_, k) => {
+  const from = `2027-${String(1 + (k % 12)).padStart(2, "0")}-${String(1 + ((7 * k) % 20)).padStart(2, "0")}T00:00:00`;
+  return range(from, day(from, 1 + (k % 10)));
+});
+
+/** The requests of each state: label, paths (driven round-robin), and the most to send. */
+const REQUESTS: { label: string; paths: string[]; maxOps: number }[] = [
+  { label: PING, paths: ["/ping"], maxOps: 60_000 },
+  { label: "/search (no range: whole catalogue)", paths: ["/search"], maxOps: 3_000 },
+  { label: "/search one week", paths: [range("2027-03-01T00:00:00", "2027-03-08T00:00:00")], maxOps: 40_000 },
+  { label: "/search mix of 50 ranges", paths: MIX, maxOps: 40_000 },
+];
+
+/**
+ * Measures one request kind: every distinct path once (the cache misses), an untimed warm-up at
+ * full concurrency, then the row. Failed answers of the warm-up count as the row's errors too.
+ */
+async function measure(
+  client: SearchClient,
+  pids: Watched,
+  state: string,
+  request: (typeof REQUESTS)[number],
+  opts: Options,
+  bounds: (path: string) => Promise<[number, number]>,
+): Promise<SearchRow> {
+  const warm: AnswerTally = emptyTally();
+  const warmOp = checkedGet(client, request.paths, warm);
+  for (let i = 0; i < request.paths.length; i++) await warmOp(i);
+  await drive(warmOp, {
+    concurrency: opts.inFlight,
+    maxOps: Math.min(200, request.maxOps / 20),
+    maxSeconds: 5,
+  });
+  const answers = emptyTally();
+  const stop = cpuSpan(pids);
+  const m = await drive(checkedGet(client, request.paths, answers), {
+    concurrency: opts.inFlight,
+    maxOps: request.maxOps,
+    maxSeconds: opts.seconds,
+  });
+  const cpu = stop();
+  await verifyCounts(warm, bounds);
+  await verifyCounts(answers, bounds);
+  answers.errors += warm.errors;
+  answers.failures.push(...warm.failures);
+  note(
+    `  ${state.padEnd(5)} ${request.label.padEnd(38)} ${Math.round(m.qps).toString().padStart(6)} q/s  ` +
+      `p50 ${m.p50.toFixed(2)} ms  p99 ${m.p99.toFixed(2)} ms  errors ${answers.errors}  x-cache ${JSON.stringify(answers.cache)}`,
+  );
+  for (const f of answers.failures) note(`    ${f}`);
+  return { state, request: request.label, inFlight: opts.inFlight, m, answers, cpu };
+}
+
+/**
+ * `npm run bench -- search`: fills a dedicated catalogue with a generated feed of 10,000 plans ×
+ * 100 zones through the real pull path, serves the production bundle on workerd, and measures
+ * `/search` (whole catalogue, one week, a mix of ranges) against `/ping` of the same Worker, with
+ * the fake provider up, down and slow while a background loop pulls it every second. Exits
+ * non-zero only for wrong answers: not a 200, a body that does not parse, or a number of events
+ * the database does not hold.
+ */
+export async function run(args: string[]): Promise<void> {
+  const opts = parse(args);
+  const stack = await ensureStack();
+  const url = await benchDatabase(stack, DATABASE);
+  const fake = await spawnFakeProvider(repoRoot, await freePort());
+  const deps = pullDeps(url, stack.proxy, stack.bridge);
+  const apiKey = `bench_${randomBytes(16).toString("hex")}`;
+  const providerUrl = `${fake.url}/api/events`;
+  const vars = wranglerVars(join(repoRoot, "wrangler.toml"));
+  const loop = new PullLoop(deps, { url: providerUrl, timeoutMs: Number(vars.PROVIDER_TIMEOUT_MS ?? 5000) });
+  let worker: Awaited<ReturnType<typeof serveBundle>> | undefined;
+  let client: SearchClient | undefined;
+  const states: StateResult[] = [];
+  const loadBefore = loadavg()[0] as number;
+  try {
+    note(`filling ${DATABASE} from ${fake.url}/generated?events=${opts.events}&zones=${opts.zones}…`);
+    const fill = await fillCatalogue(deps, `${fake.url}/generated?events=${opts.events}&zones=${opts.zones}`);
+    note(`  ${JSON.stringify(fill)}`);
+    if (fill.pull.status !== "ok") throw new Error(`the fill pull failed: ${fill.pull.error}`);
+    // What each query returns before any background pull: the fewest events a right answer can hold.
+    const fewest = new Map<string, number>();
+    for (const path of REQUESTS.flatMap((r) => r.paths).filter((p) => p !== "/ping"))
+      fewest.set(path, await catalogueCount(deps.db, path));
+    const bounds = async (path: string): Promise<[number, number]> => [
+      fewest.get(path) ?? 0,
+      await catalogueCount(deps.db, path),
+    ];
+
+    note("building the production bundle and serving it with Miniflare…");
+    worker = await serveBundle({
+      ...vars,
+      // One JSON line per request would be written through this process's stdout; warnings still show.
+      LOG_LEVEL: "warn",
+      DATABASE_URL: url,
+      UPSTASH_REDIS_REST_URL: stack.bridge.url,
+      UPSTASH_REDIS_REST_TOKEN: stack.bridge.token,
+      NEON_LOCAL_PROXY: stack.proxy,
+      REDIS_RETRIES: "0",
+      API_KEYS: JSON.stringify([{ id: "bench", key: apiKey, scopes: ["admin"] }]),
+      PROVIDER_URL: providerUrl,
+    });
+    client = new SearchClient(worker.url, opts.inFlight);
+    const pids = watchedPids(stack.dir);
+    note(`  watching CPU of ${JSON.stringify(pids)}`);
+
+    loop.start();
+    for (const state of opts.states) {
+      const mode = MODES[state];
+      if (!mode) throw new Error(`unknown state ${state}: use up, down, slow`);
+      const switched = await fetch(`${fake.url}/__mode?${mode}`, { method: "POST" });
+      if (switched.status !== 204) throw new Error(`the fake provider refused ${mode}`);
+      loop.label = state;
+      const rows: SearchRow[] = [];
+      for (const request of REQUESTS) rows.push(await measure(client, pids, state, request, opts, bounds));
+      const status = await client.get("/v1/admin/provider", { authorization: `Bearer ${apiKey}` });
+      const s = JSON.parse(status.body.toString()) as { status?: string; last_error?: string | null };
+      states.push({
+        state,
+        rows,
+        pulls: loop.tally(state),
+        lastPull: `${s.status}${s.last_error ? ` (${s.last_error})` : ""}`,
+      });
+    }
+    await loop.stop();
+    // Nothing this run cached may be read by `npm run dev` or the tests, which share this Redis.
+    await deps.redis.incr(redisKeys.searchGeneration()).catch(() => undefined);
+
+    console.log(
+      `Load average (1 min) before/after: ${loadBefore.toFixed(2)} / ${(loadavg()[0] as number).toFixed(2)}\n`,
+    );
+    console.log(searchMarkdown(states, fill, TARGET));
+    const below = belowTarget(states, TARGET);
+    note(
+      below.length
+        ? `below ${TARGET}× /ping:\n  ${below.join("\n  ")}`
+        : `every /search row ≥ ${TARGET}× /ping`,
+    );
+  } finally {
+    await loop.stop();
+    client?.close();
+    await worker?.dispose();
+    await fake.close();
+    await deps.close();
+    await stack.stop();
+  }
+  const errors = states.reduce((n, s) => n + s.rows.reduce((m, r) => m + r.answers.errors, 0), 0);
+  if (errors > 0) {
+    note(`${errors} answers were wrong (status, body, or number of events)`);
+    process.exitCode = 1;
+  }
+}
