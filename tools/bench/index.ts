@@ -10,9 +10,17 @@ const benches: Record<
     describe: "Upstash REST bridge vs redis-benchmark on the same Redis",
     load: () => import("./bridge"),
   },
+  ingest: {
+    describe: "courier fixes: HTTP → queue → CourierTrack → Postgres on workerd vs direct INSERTs",
+    load: () => import("./ingest"),
+  },
   nearby: {
     describe: "nearby search: naive scan, raw GEOSEARCH, Redis and PostGIS engines, HTTP on workerd",
     load: () => import("./nearby"),
+  },
+  scans: {
+    describe: "seller scans: POST /v1/scans → SellerDebouncer alarms → notifications, lateness on workerd",
+    load: () => import("./scans"),
   },
   search: {
     describe: "GET /search vs /ping on workerd, 10,000 events, provider up, down and slow",

@@ -1,0 +1,263 @@
+import { randomBytes } from "node:crypto";
+import { parseArgs } from "node:util";
+import { ensureStack } from "../stack/stack";
+import { appDb, connectionCost, ensureBenchDatabase } from "./lib/bench-pg";
+import { childPids, cpuRoots, measureCpu } from "./lib/cpu";
+import { drive } from "./lib/drive";
+import { JsonClient, sendBatches } from "./lib/http-json";
+import { openFilesLimit, watchOpenFiles } from "./lib/open-files";
+import { notificationsExact, type ScansReport, scansMarkdown } from "./lib/scans-report";
+import { checkNotifications, removeSellers, waitDelivered, waitNotifications } from "./lib/scans-verify";
+import { probeStalls } from "./lib/stall-probe";
+import { KeepAliveClient } from "./lib/worker";
+import { type FullWorker, serveFullWorker } from "./lib/worker-full";
+
+/** The benchmark's options; see `run`. */
+export interface ScansOptions {
+  sellers: number;
+  /** Scans (distinct packages) per seller. */
+  scans: number;
+  /** Scans per request (a seller's scans always travel together; see `requestBodies`). */
+  batch: number;
+  concurrency: number;
+  /** Sellers per second to offer, at most; 0 sends as fast as the Worker answers. */
+  rate: number;
+  /** `SELLER_QUIET_PERIOD_S` for sellers never configured. */
+  quiet: number;
+  /** Sellers configured first with `PUT /v1/sellers/:id` … */
+  configured: number;
+  /** … with this quiet period, s. */
+  configuredQuiet: number;
+  /** Longest wait for the notifications, and again for their delivery, s. */
+  deadline: number;
+  stateRoot: string | undefined;
+}
+
+const DATABASE = "geoedge_bench_scans";
+const note = (s: string) => process.stderr.write(`${s}\n`);
+
+function parse(args: string[]): ScansOptions {
+  const { values } = parseArgs({
+    args,
+    options: {
+      sellers: { type: "string", default: "10000" },
+      scans: { type: "string", default: "10" },
+      batch: { type: "string", default: "1000" },
+      concurrency: { type: "string", default: "4" },
+      rate: { type: "string", default: "0" },
+      quiet: { type: "string", default: "2" },
+      configured: { type: "string", default: "100" },
+      "configured-quiet": { type: "string", default: "3" },
+      deadline: { type: "string", default: "900" },
+      "state-root": { type: "string" },
+    },
+  });
+  const int = (name: string, raw: string, min: number, max: number) => {
+    const v = Number(raw);
+    if (!Number.isInteger(v) || v < min || v > max)
+      throw new Error(`--${name} ${raw}: must be ${min}-${max}`);
+    return v;
+  };
+  const o: ScansOptions = {
+    sellers: int("sellers", values.sellers, 1, 1_000_000),
+    scans: int("scans", values.scans, 1, 1000),
+    batch: int("batch", values.batch, 1, 1000),
+    concurrency: int("concurrency", values.concurrency, 1, 64),
+    rate: int("rate", values.rate, 0, 1_000_000),
+    quiet: int("quiet", values.quiet, 1, 3600),
+    configured: int("configured", values.configured, 0, 1_000_000),
+    configuredQuiet: int("configured-quiet", values["configured-quiet"], 1, 3600),
+    deadline: int("deadline", values.deadline, 10, 24 * 3600),
+    stateRoot: values["state-root"],
+  };
+  if (o.batch < o.scans) throw new Error(`--batch ${o.batch}: must hold one seller's ${o.scans} scans`);
+  return { ...o, configured: Math.min(o.configured, o.sellers) };
+}
+
+type ScanBody = { scans: { seller_id: string; package_id: string }[] };
+
+/**
+ * Requests of whole sellers: all of a seller's scans travel in one request, so one seller's scans
+ * can never straddle a quiet period however slow the Worker gets, and "exactly one notification
+ * per seller" is a property of the Worker, not of the benchmark's timing. Within a request the
+ * scans are interleaved across sellers, as a warehouse's scanners would send them.
+ */
+function requestBodies(
+  sellerIds: string[],
+  packagesOf: (id: string) => string[],
+  o: ScansOptions,
+): ScanBody[] {
+  const perRequest = Math.floor(o.batch / o.scans);
+  const bodies: ScanBody[] = [];
+  for (let i = 0; i < sellerIds.length; i += perRequest) {
+    const group = sellerIds.slice(i, i + perRequest);
+    const scans: ScanBody["scans"] = [];
+    for (let j = 0; j < o.scans; j++) {
+      for (const id of group) scans.push({ seller_id: id, package_id: packagesOf(id)[j] as string });
+    }
+    bodies.push({ scans });
+  }
+  return bodies;
+}
+
+/**
+ * `npm run bench -- scans`: package scans for many sellers through `POST /v1/scans` on workerd
+ * (with the SellerDebouncer objects, their alarms and the notifications queue), then waits for one
+ * notification per seller and checks every one: exactly the seller's packages, due at the last
+ * scan plus its quiet period, stored once. Reports scans/s, how late the alarms fired against their
+ * due time, and `GET /ping` as the ceiling. Exits non-zero only when the notifications are not
+ * exactly one per seller with exactly its packages.
+ */
+export async function run(args: string[]): Promise<void> {
+  const opts = parse(args);
+  const stack = await ensureStack();
+  const prefix = `bs${randomBytes(3).toString("hex")}-`;
+  const width = Math.max(5, String(opts.sellers).length);
+  const sellerIds = Array.from(
+    { length: opts.sellers },
+    (_, k) => `${prefix}${String(k + 1).padStart(width, "0")}`,
+  );
+  const packages = new Map(
+    sellerIds.map((id) => [id, Array.from({ length: opts.scans }, (_, j) => `${id}.p${j}`).sort()]),
+  );
+  const configured = new Set(sellerIds.slice(0, opts.configured));
+  // workerd keeps each live object's SQLite database open: a database, its -wal and its -shm.
+  const filesNeeded = opts.sellers * 3 + 5000;
+  const filesLimit = openFilesLimit("self");
+  if (filesLimit !== undefined && filesLimit < filesNeeded) {
+    note(
+      `warning: ${opts.sellers} sellers' objects need about ${filesNeeded} open files in workerd, which inherits ` +
+        `this process's limit of ${filesLimit}: expect SQLITE_CANTOPEN and 'Too many open files' once that many ` +
+        "objects are live. Raise the limit (`ulimit -n`) where allowed, or offer fewer sellers at once (--rate).",
+    );
+  }
+  const url = await ensureBenchDatabase(stack, DATABASE);
+  const db = appDb(stack, url, 2);
+  let worker: FullWorker | undefined;
+  let client: JsonClient | undefined;
+  let pinger: KeepAliveClient | undefined;
+  let report: ScansReport | undefined;
+  try {
+    note("building the production bundle and serving it with Miniflare (Durable Objects, queues)…");
+    const apiKey = `bench_${randomBytes(16).toString("hex")}`;
+    worker = await serveFullWorker({
+      stateRoot: opts.stateRoot,
+      bindings: {
+        ENVIRONMENT: "development",
+        LOG_LEVEL: "warn",
+        DATABASE_URL: url,
+        UPSTASH_REDIS_REST_URL: stack.bridge.url,
+        UPSTASH_REDIS_REST_TOKEN: stack.bridge.token,
+        NEON_LOCAL_PROXY: stack.proxy,
+        REDIS_RETRIES: "0",
+        SELLER_QUIET_PERIOD_S: String(opts.quiet),
+        API_KEYS: JSON.stringify([{ id: "bench", key: apiKey, scopes: ["admin"] }]),
+      },
+    });
+    pinger = new KeepAliveClient(worker.url, 32);
+    const ping = await drive(() => (pinger as KeepAliveClient).ok("/ping"), {
+      concurrency: 32,
+      warmUp: 500,
+      maxOps: 20_000,
+      maxSeconds: 3,
+    });
+    note(`GET /ping: ${Math.round(ping.qps)} requests/s`);
+
+    client = new JsonClient(worker.url, opts.concurrency, { authorization: `Bearer ${apiKey}` });
+    const http = client;
+    let created = 0;
+    const configure = await sendBatches(
+      http,
+      "PUT",
+      (body) => `/v1/sellers/${body.id}`,
+      [...configured].map((id) => ({ id, quiet_period_s: opts.configuredQuiet, webhook_url: null })),
+      { concurrency: opts.concurrency },
+      (answer) => {
+        if (answer.status === 201) created++;
+        else if (answer.status !== 200) note(`  PUT answered ${answer.status}: ${answer.body.slice(0, 300)}`);
+      },
+    );
+
+    let lastNote = 0;
+    const every = (line: string) => {
+      if (Date.now() - lastNote > 2000) {
+        lastNote = Date.now();
+        note(line);
+      }
+    };
+    let accepted = 0;
+    const stopCpu = measureCpu(cpuRoots(stack.dir));
+    const stopStalls = probeStalls(worker.url);
+    const stopFiles = watchOpenFiles(childPids("workerd")[0]);
+    const scans = await sendBatches(
+      http,
+      "POST",
+      "/v1/scans",
+      requestBodies(sellerIds, (id) => packages.get(id) ?? [], opts),
+      {
+        concurrency: opts.concurrency,
+        // A seller rate paces the requests (each carries whole sellers); none sends as fast as it can.
+        paceMs: opts.rate > 0 ? (Math.floor(opts.batch / opts.scans) / opts.rate) * 1000 : 0,
+      },
+      (answer) => {
+        if (answer.status === 202) accepted += (JSON.parse(answer.body) as { accepted: number }).accepted;
+        else note(`  POST /v1/scans answered ${answer.status}: ${answer.body.slice(0, 300)}`);
+        every(`  ${accepted.toLocaleString("en-US")} scans accepted`);
+      },
+    );
+    note(
+      `${accepted.toLocaleString("en-US")} scans in ${((scans.endedAt - scans.startedAt) / 1000).toFixed(1)} s; waiting for notifications…`,
+    );
+    const reached = await waitNotifications(
+      db.pool,
+      prefix,
+      opts.sellers,
+      Date.now() + opts.deadline * 1000,
+      (c) => every(`  ${c.toLocaleString("en-US")} notifications`),
+    );
+    const cpu = stopCpu();
+    const stalls = await stopStalls();
+    const openFiles = stopFiles();
+    const check = await checkNotifications(
+      db.pool,
+      prefix,
+      (id) => packages.get(id),
+      (id) => (configured.has(id) ? opts.configuredQuiet : opts.quiet) * 1000,
+      opts.sellers,
+    );
+    note("waiting for the delivery consumer to mark them stored…");
+    const delivered = await waitDelivered(db.pool, prefix, Date.now() + opts.deadline * 1000, (pending) =>
+      every(`  ${pending.toLocaleString("en-US")} pending delivery`),
+    );
+    const connections = { ...(await connectionCost(stack, url, 300, 4)), concurrency: 4 };
+    report = {
+      opts,
+      ping,
+      configure: { ...configure, created },
+      scans: { ...scans, accepted },
+      reached,
+      check,
+      deliveredAt: delivered.at,
+      byStatus: delivered.byStatus,
+      cpu,
+      stalls,
+      openFiles,
+      connections,
+      logs: worker.logs,
+    };
+  } finally {
+    const deleted = await removeSellers(db.pool, prefix).catch((error: unknown) => {
+      note(`cleanup failed: ${String(error)}`);
+      return 0;
+    });
+    note(`cleaned up ${deleted.toLocaleString("en-US")} notifications`);
+    client?.close();
+    pinger?.close();
+    await worker?.dispose();
+    await db.close();
+    await stack.stop();
+  }
+  if (!report) return;
+  console.log(scansMarkdown(report));
+  if (!notificationsExact(report)) process.exitCode = 1;
+}
