@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { findBinary, isAlive, isPortOpen, run, waitFor } from "./processes";
 
@@ -36,10 +36,12 @@ export async function startRedis(dir: string, port: number): Promise<number> {
     "--logfile",
     join(dir, "logs", "redis.log"),
   ]);
+  // The daemon writes its pidfile a moment after it starts listening: wait for both.
   await waitFor(
-    () => isPortOpen(port),
+    async () =>
+      existsSync(pidfile) && readFileSync(pidfile, "utf8").trim() !== "" && (await isPortOpen(port)),
     10_000,
-    `redis-server did not open port ${port}; see ${join(dir, "logs", "redis.log")}`,
+    `redis-server did not start on port ${port}; see ${join(dir, "logs", "redis.log")}`,
   );
   const pid = Number(readFileSync(pidfile, "utf8").trim());
   if (!isAlive(pid)) throw new Error("redis-server exited right after starting");
