@@ -121,10 +121,13 @@ export async function checkNotifications(
   };
 }
 
+/** How long the pending count may stand still before delivery is taken to have stopped. */
+const DELIVERY_IDLE_MS = 60_000;
+
 /**
  * Polls until every notification of the run has left `pending` (the delivery consumer marks them
- * `stored` when the seller has no webhook) or the deadline passes. Returns the epoch ms at which
- * that was seen, or undefined, and the counts by status.
+ * `stored` when the seller has no webhook), the deadline passes, or nothing moved for a minute.
+ * Returns the epoch ms at which none was pending, or undefined, and the counts by status.
  */
 export async function waitDelivered(
   pool: Pool,
@@ -133,8 +136,12 @@ export async function waitDelivered(
   progress: (pending: number) => void,
 ): Promise<{ at: number | undefined; byStatus: Record<string, number> }> {
   let byStatus: Record<string, number> = {};
+  let last = -1;
+  let since = Date.now();
+  let stalled = false;
   const at = await pollUntil(
     async () => {
+      if (stalled) return Number.NaN;
       const { rows } = await pool.query<{ status: string; n: string }>(
         `SELECT status, count(*) AS n FROM notifications WHERE ${RUN_SELLERS} GROUP BY status`,
         [prefix],
@@ -142,12 +149,19 @@ export async function waitDelivered(
       byStatus = Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
       const pending = byStatus.pending ?? 0;
       progress(pending);
-      return pending === 0 ? Date.now() : undefined;
+      if (pending === 0) return Date.now();
+      if (pending !== last) {
+        last = pending;
+        since = Date.now();
+      } else if (Date.now() - since > DELIVERY_IDLE_MS) {
+        stalled = true;
+      }
+      return undefined;
     },
     deadlineMs,
     1000,
   );
-  return { at, byStatus };
+  return { at: at === undefined || Number.isNaN(at) ? undefined : at, byStatus };
 }
 
 /** Deletes the run's notifications and sellers. */
