@@ -162,9 +162,11 @@ export class CourierTrack extends DurableObject<Env> {
     } finally {
       await handle.close().catch(() => {});
     }
-    const last = rows[rows.length - 1]?.recorded_at ?? 0;
+    // Delete exactly the rows written: while Postgres was awaited, `record` may have buffered an
+    // out-of-order fix older than the last one written, and it must stay for the next flush.
+    const written = JSON.stringify(rows.map((r) => r.recorded_at));
     this.ctx.storage.transactionSync(() => {
-      this.sql.exec("DELETE FROM buffer WHERE recorded_at <= ?", last);
+      this.sql.exec("DELETE FROM buffer WHERE recorded_at IN (SELECT value FROM json_each(?))", written);
       const left = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM buffer").one().n;
       if (left > 0)
         this.sql.exec(

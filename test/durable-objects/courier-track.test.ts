@@ -100,4 +100,24 @@ describe("CourierTrack", () => {
     expect(await storedTimes(id)).toEqual([t0, t0 + 1000]);
     expect(await track.pending()).toBe(0);
   });
+
+  it("keeps an out-of-order fix that arrives while a flush is writing", async () => {
+    const id = uniqueId("courier");
+    const track = env.COURIER_TRACK.getByName(objectNames.courierTrack(id));
+    const t0 = Date.now() - 1_800_000;
+    await track.record(fixes(id, [t0, t0 + 2000]));
+    const during = await runInDurableObject(track, async (instance: CourierTrack) => {
+      // The flush has read its rows and awaits Postgres when the older fix comes in.
+      const flushing = instance.flush();
+      await instance.record(fixes(id, [t0 + 1000]));
+      return { flushed: await flushing, pending: await instance.pending() };
+    });
+    expect(during.flushed.flushed).toBe(2);
+    expect(during.pending).toBe(1);
+    expect(await storedTimes(id)).toEqual([t0, t0 + 2000]);
+
+    expect(await runDurableObjectAlarm(track)).toBe(true);
+    expect(await storedTimes(id)).toEqual([t0, t0 + 1000, t0 + 2000]);
+    expect(await track.pending()).toBe(0);
+  });
 });
