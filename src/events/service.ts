@@ -1,7 +1,8 @@
 import type { Db } from "../db/client";
 import { type Logger, rootMessage } from "../log";
-import type { Redis } from "../redis/client";
+import type { Redis, RedisOptions } from "../redis/client";
 import { redisKeys } from "../redis/keys";
+import { AnswerMemory } from "./answers";
 import { FeedError, type FeedEvent, parseFeed, textChunks } from "./feed";
 import { applyFeed, recordPull, type SearchRow, searchEvents } from "./repo";
 
@@ -25,10 +26,11 @@ function uniqueEvents(events: FeedEvent[]): FeedEvent[] {
 /**
  * Pulls the provider's feed and applies it. A slow or failing provider, or a truncated or malformed
  * feed, changes nothing and is recorded; the next run tries again. When the feed changed anything a
- * search could return, the search cache generation moves on.
+ * search could return, the search cache generation of `deps.scope` (`databaseScope` of the
+ * database applied to) moves on.
  */
 export async function pullProvider(
-  deps: { db: Db; redis: Redis; log: Logger; fetch?: typeof fetch },
+  deps: { db: Db; redis: Redis; log: Logger; scope: string; fetch?: typeof fetch },
   provider: { url: string; timeoutMs: number },
 ): Promise<PullResult> {
   const started = Date.now();
@@ -46,7 +48,7 @@ export async function pullProvider(
       const feed = await parseFeed(textChunks(res.body));
       const events = uniqueEvents(feed.events);
       const changed = await applyFeed(deps.db, events);
-      if (changed > 0) await deps.redis.incr(redisKeys.searchGeneration()).catch(() => undefined);
+      if (changed > 0) await deps.redis.incr(redisKeys.searchGeneration(deps.scope)).catch(() => undefined);
       for (const s of feed.skipped)
         deps.log.warn("feed plan skipped", { base_id: s.baseId, plan_id: s.planId, reason: s.reason });
       result = {
@@ -103,45 +105,98 @@ function toContract(r: SearchRow): SearchEvent {
   };
 }
 
-/** How long a cached search answer lives even if nothing changes. */
+/** How long a cached search answer lives in Redis even if nothing changes. */
 const CACHE_TTL_S = 3600;
+
 /**
- * One round trip: the cache generation and the entry for this query in it. Entries are stored
- * with a prefix that is not JSON so the client hands them back untouched.
+ * How long an isolate serves its own copy of an answer without asking Redis whether the catalogue
+ * moved on: the most a search can lag behind a pull that changed something (pulls run once a minute).
+ */
+export const SEARCH_FRESH_MS = 1000;
+
+/**
+ * Answers kept in this isolate, keyed by database scope and query, each tied to its generation.
+ * Module scope on purpose: it outlives the request so the same answer is not fetched and
+ * re-transferred on every search, and it holds strings only (no client, socket or pool). 16 M
+ * characters hold the whole 10,000-event catalogue several times over, well inside 128 MB.
+ */
+const kept = new AnswerMemory(16 * 1024 * 1024);
+
+/**
+ * The Redis client `searchCatalogue` wants: one command per round trip (nothing to batch) and
+ * plain-JSON replies (cached answers are UTF-8 text; decoding base64 cost more than reading them).
+ */
+export const SEARCH_REDIS: RedisOptions = { autoPipelining: false, plainReplies: true };
+
+/**
+ * One round trip: the cache generation and, unless the caller already holds the answer of that
+ * generation (ARGV[3]), the entry for this query in it. Entries are stored with a prefix that is
+ * not JSON so the client hands them back untouched.
  */
 const CACHE_READ_LUA = `
 local gen = redis.call('GET', KEYS[1]) or '0'
+if gen == ARGV[3] then return { gen } end
 return { gen, redis.call('GET', ARGV[1] .. gen .. ':' .. ARGV[2]) }`;
 
+/** What `searchCatalogue` needs; `scope` is `databaseScope(config.databaseUrl)`. */
+export interface SearchDeps {
+  /** Opened only on a cache miss. */
+  db: () => Db;
+  /** Created only when the isolate's copy needs confirming or there is none. */
+  redis: () => Redis;
+  log: Logger;
+  scope: string;
+  now?: () => number;
+}
+
 /**
- * The body of a `/search` answer for the range, as JSON text. Served from the Redis cache when the
- * catalogue has not changed since it was computed; Postgres otherwise; never the provider. A Redis
- * outage only costs the cache.
+ * The body of a `/search` answer for the range, as JSON text; never from the provider. In order:
+ * the isolate's copy while its generation was confirmed less than {@link SEARCH_FRESH_MS} ago; the
+ * isolate's copy once Redis confirms its generation is still current; Redis's entry for the current
+ * generation; Postgres (stored in both caches). A Redis outage only costs the caches.
  */
 export async function searchCatalogue(
-  deps: { db: () => Db; redis: Redis; log: Logger },
+  deps: SearchDeps,
   from: string | null,
   to: string | null,
 ): Promise<{ body: string; cache: "hit" | "miss" | "off" }> {
+  const now = deps.now ?? Date.now;
   const query = `${from ?? ""}|${to ?? ""}`;
-  const prefix = redisKeys.searchCachePrefix();
+  const prefix = redisKeys.searchCachePrefix(deps.scope);
+  const key = `${prefix}${query}`;
+  const mine = kept.get(key);
+  const asked = now();
+  if (mine && asked - mine.confirmedAt < SEARCH_FRESH_MS) return { body: mine.body, cache: "hit" };
+  let redis: Redis | undefined;
   let generation: string | undefined;
   try {
-    const [gen, cached] = (await deps.redis.eval(
+    redis = deps.redis();
+    const [gen, cached] = (await redis.eval(
       CACHE_READ_LUA,
-      [redisKeys.searchGeneration()],
-      [prefix, query],
-    )) as [string | number, string | null];
+      [redisKeys.searchGeneration(deps.scope)],
+      [prefix, query, mine?.generation ?? ""],
+    )) as [string | number, (string | null)?];
     generation = String(gen);
-    if (typeof cached === "string" && cached.startsWith("b:")) return { body: cached.slice(2), cache: "hit" };
+    if (mine?.generation === generation) {
+      mine.confirmedAt = asked;
+      return { body: mine.body, cache: "hit" };
+    }
+    if (typeof cached === "string" && cached.startsWith("b:")) {
+      const body = cached.slice(2);
+      kept.set(key, { generation, body, confirmedAt: asked });
+      return { body, cache: "hit" };
+    }
   } catch (error) {
     deps.log.warn("search cache unavailable", { error: rootMessage(error) });
   }
   // The database is opened only on a miss: a cached answer needs no Postgres connection.
   const rows = await searchEvents(deps.db(), from, to);
   const body = JSON.stringify({ data: { events: rows.map(toContract) }, error: null });
-  if (generation !== undefined) {
-    await deps.redis
+  if (redis && generation !== undefined) {
+    // Read after the generation was: if a pull changed the catalogue in between, this answer is
+    // filed under the older generation, which is never read again.
+    kept.set(key, { generation, body, confirmedAt: asked });
+    await redis
       .set(`${prefix}${generation}:${query}`, `b:${body}`, { ex: CACHE_TTL_S })
       .catch((error) => deps.log.warn("search cache not written", { error: rootMessage(error) }));
   }

@@ -18,8 +18,22 @@ export const redisKeys = {
   profileSync: () => "sync:profiles",
   /** Lock held by one sync run at a time. */
   profileSyncLock: () => "sync:profiles:lock",
-  /** Generation of the event catalogue: moves on whenever a feed changes what a search can return. */
-  searchGeneration: () => "events:search:generation",
-  /** Prefix of cached `/search` answers: `<prefix><generation>:<query>`. */
-  searchCachePrefix: () => "events:search:cache:",
+  /**
+   * Generation of one database's event catalogue (`scope` from {@link databaseScope}): moves on
+   * whenever a feed changes what a search can return. The braces keep a database's search keys in
+   * one hash slot: the lookup script reads the generation and an entry together.
+   */
+  searchGeneration: (scope: string) => `events:search:{${scope}}:generation`,
+  /** Prefix of one database's cached `/search` answers: `<prefix><generation>:<query>`. */
+  searchCachePrefix: (scope: string) => `events:search:{${scope}}:cache:`,
 } as const;
+
+/**
+ * What tells apart the databases whose caches share one Redis (dev, tests, benchmarks, each
+ * deployment): the host, port and name of the database, never its credentials. Keys derived from
+ * data in Postgres carry it, so one database's cached answers are never served for another's.
+ */
+export function databaseScope(databaseUrl: string): string {
+  const url = new URL(databaseUrl);
+  return `${url.hostname}:${url.port || "5432"}/${decodeURIComponent(url.pathname.slice(1))}`;
+}

@@ -3,14 +3,20 @@ import { env, exports } from "cloudflare:workers";
 import { sql } from "drizzle-orm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseFeed } from "../../src/events/feed";
-import { pullProvider } from "../../src/events/service";
+import { pullProvider, SEARCH_FRESH_MS } from "../../src/events/service";
 import { createLogger } from "../../src/log";
+import { databaseScope, redisKeys } from "../../src/redis/keys";
 import worker from "../../workers/index";
 import { authHeaders } from "../support/keys";
 import { testDb, testRedis } from "../support/services";
 
 const db = testDb();
-const deps = { db: db.db, redis: testRedis(), log: createLogger("error") };
+const deps = {
+  db: db.db,
+  redis: testRedis(),
+  log: createLogger("error"),
+  scope: databaseScope(env.DATABASE_URL),
+};
 const provider = env.TEST_PROVIDER_URL;
 const sample = (name: string) => ({
   url: `${provider}/samples/fever-provider-sample-${name}.xml`,
@@ -36,6 +42,9 @@ async function search(
   return { status: res.status, cache: res.headers.get("x-cache"), events: body.data?.events ?? [], body };
 }
 
+/** Waits until every answer this isolate keeps must be confirmed with Redis again. */
+const pastFreshness = () => new Promise((resolve) => setTimeout(resolve, SEARCH_FRESH_MS + 50));
+
 const summary = (events: Event[]) =>
   events.map(
     (e) =>
@@ -45,7 +54,7 @@ const summary = (events: Event[]) =>
 // This file owns the events table: it starts from an empty catalogue.
 beforeAll(async () => {
   await db.db.execute(sql`DELETE FROM events`);
-  await deps.redis.incr("events:search:generation");
+  await deps.redis.incr(redisKeys.searchGeneration(deps.scope));
 });
 afterAll(() => db.close());
 
@@ -61,6 +70,7 @@ describe("event catalogue from the provider feed", () => {
     // Response 2 drops Pantomima Full, changes an end time, and adds an offline plan with 31 September.
     const second = await pullProvider(deps, sample("eventList-response2"));
     expect(second).toMatchObject({ status: "ok", eventsSeen: 2, skipped: 1 });
+    await pastFreshness();
     const after2 = await search();
     expect(summary(after2.events)).toEqual([
       "Pantomima Full|2021-02-10 20:00:00-2021-02-10 21:30:00|55-55",
@@ -71,6 +81,7 @@ describe("event catalogue from the provider feed", () => {
     await pullProvider(deps, sample("eventList-response3"));
     const planList = await pullProvider(deps, sample("planList-response1"));
     expect(planList).toMatchObject({ status: "ok", eventsSeen: 4 });
+    await pastFreshness();
     const all = await search();
     expect(summary(all.events)).toEqual([
       "Pantomima Full|2021-02-10 20:00:00-2021-02-10 21:30:00|55-55",
@@ -114,8 +125,10 @@ describe("event catalogue from the provider feed", () => {
     // Same feed again: nothing a search sees changed, the cache stays.
     await pullProvider(deps, sample("planList-response1"));
     expect((await search("?starts_at=2021-01-01T00:00:00")).cache).toBe("hit");
-    // A feed that changes an end time moves the cache on.
+    // A feed that changes an end time moves the cache on: visible once the isolate's copy is
+    // older than the bound it is served without asking Redis.
     await pullProvider(deps, sample("eventList-response2"));
+    await pastFreshness();
     const changed = await search("?starts_at=2021-01-01T00:00:00");
     expect(changed.cache).toBe("miss");
     expect(summary(changed.events)).toContain("Los Morancos|2021-07-31 20:00:00-2021-07-31 21:20:00|65-75");
@@ -143,6 +156,7 @@ describe("event catalogue from the provider feed", () => {
   });
 
   it("keeps /search answering while the provider fails or hangs, and reports the failure", async () => {
+    await pastFreshness();
     const before = await search();
     await fetch(`${provider}/__mode?mode=error`, { method: "POST" });
     try {

@@ -3,7 +3,6 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { redisKeys } from "../../src/redis/keys";
 import { ensureStack } from "../stack/stack";
 import { drive } from "./lib/drive";
 import { benchDatabase } from "./lib/postgis";
@@ -204,8 +203,6 @@ export async function run(args: string[]): Promise<void> {
       });
     }
     await loop.stop();
-    // Nothing this run cached may be read by `npm run dev` or the tests, which share this Redis.
-    await deps.redis.incr(redisKeys.searchGeneration()).catch(() => undefined);
 
     console.log(
       `Load average (1 min) before/after: ${loadBefore.toFixed(2)} / ${(loadavg()[0] as number).toFixed(2)}\n`,

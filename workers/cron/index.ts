@@ -4,6 +4,7 @@ import { pullProvider } from "../../src/events/service";
 import { createLogger, errorFields, type Logger } from "../../src/log";
 import { runProfileSync } from "../../src/profiles/sync";
 import { createRedis } from "../../src/redis/client";
+import { databaseScope } from "../../src/redis/keys";
 import { removeStaleCouriers } from "../../src/tracking/live";
 import { deletePositionsBefore } from "../../src/tracking/repo";
 
@@ -54,7 +55,7 @@ const providerPull: CronJob = async (env, _time, log) => {
   const handle = createDb(config, 1);
   try {
     const result = await pullProvider(
-      { db: handle.db, redis: createRedis(config), log },
+      { db: handle.db, redis: createRedis(config), log, scope: databaseScope(config.databaseUrl) },
       { url: config.provider.url, timeoutMs: config.provider.timeoutMs },
     );
     return { ...result };

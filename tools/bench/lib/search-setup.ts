@@ -11,6 +11,7 @@ import { createDb, type Db } from "../../../src/db/client";
 import { type PullResult, pullProvider } from "../../../src/events/service";
 import { createLogger, type Logger } from "../../../src/log";
 import { createRedis, type Redis } from "../../../src/redis/client";
+import { databaseScope } from "../../../src/redis/keys";
 
 /**
  * The `[vars]` table of a wrangler.toml: the non-secret settings `wrangler dev` binds. Only the
@@ -98,6 +99,8 @@ export interface PullDeps {
   db: Db;
   redis: Redis;
   log: Logger;
+  /** The search cache's key scope of the database: the Worker serving it derives the same. */
+  scope: string;
   close(): Promise<void>;
 }
 
@@ -115,6 +118,7 @@ export function pullDeps(
     redis: createRedis({ redis: { url: bridge.url, token: bridge.token, retries: 0 } }),
     // Failed pulls warn once a second while the provider is down; only errors are worth a line here.
     log: createLogger("error"),
+    scope: databaseScope(databaseUrl),
     close: () => handle.close(),
   };
 }

@@ -1,7 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { invalidDateTime } from "../../../src/events/feed";
-import { searchCatalogue } from "../../../src/events/service";
+import { SEARCH_REDIS, searchCatalogue } from "../../../src/events/service";
 import { rootMessage } from "../../../src/log";
+import { createRedis } from "../../../src/redis/client";
+import { databaseScope } from "../../../src/redis/keys";
 import { createRouter } from "../context";
 
 // The search contract compares the provider's local wall-clock times; an offset in the query is
@@ -60,9 +62,16 @@ export const search = createRouter().openapi(
   route,
   async (c) => {
     const q = c.req.valid("query");
+    const config = c.var.config;
     try {
       const { body, cache } = await searchCatalogue(
-        { db: c.var.db, redis: c.var.redis(), log: c.var.log },
+        {
+          db: c.var.db,
+          // Its own lean client, built only if the isolate's copy of the answer needs confirming.
+          redis: () => createRedis(config, SEARCH_REDIS),
+          log: c.var.log,
+          scope: databaseScope(config.databaseUrl),
+        },
         q.starts_at?.slice(0, 19) ?? null,
         q.ends_at?.slice(0, 19) ?? null,
       );
