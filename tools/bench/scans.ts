@@ -4,13 +4,13 @@ import { ensureStack } from "../stack/stack";
 import { appDb, connectionCost, ensureBenchDatabase } from "./lib/bench-pg";
 import { childPids, cpuRoots, measureCpu } from "./lib/cpu";
 import { drive } from "./lib/drive";
-import { JsonClient, sendBatches } from "./lib/http-json";
-import { openFilesLimit, watchOpenFiles } from "./lib/open-files";
+import { JsonClient, mergeStats, type PostStats, sendBatches } from "./lib/http-json";
+import { type OpenFiles, openFilesLimit, watchOpenFiles } from "./lib/open-files";
 import { notificationsExact, type ScansReport, scansMarkdown } from "./lib/scans-report";
 import { checkNotifications, removeSellers, waitDelivered, waitNotifications } from "./lib/scans-verify";
 import { probeStalls } from "./lib/stall-probe";
 import { KeepAliveClient } from "./lib/worker";
-import { type FullWorker, serveFullWorker } from "./lib/worker-full";
+import { type FullWorker, serveFullWorker, type WorkerLogs } from "./lib/worker-full";
 
 /** The benchmark's options; see `run`. */
 export interface ScansOptions {
@@ -22,6 +22,8 @@ export interface ScansOptions {
   concurrency: number;
   /** Sellers per second to offer, at most; 0 sends as fast as the Worker answers. */
   rate: number;
+  /** workerd processes the sellers are spread over; 0 picks as few as the open-files limit allows. */
+  workers: number;
   /** `SELLER_QUIET_PERIOD_S` for sellers never configured. */
   quiet: number;
   /** Sellers configured first with `PUT /v1/sellers/:id` … */
@@ -45,6 +47,7 @@ function parse(args: string[]): ScansOptions {
       batch: { type: "string", default: "1000" },
       concurrency: { type: "string", default: "4" },
       rate: { type: "string", default: "0" },
+      workers: { type: "string", default: "0" },
       quiet: { type: "string", default: "2" },
       configured: { type: "string", default: "100" },
       "configured-quiet": { type: "string", default: "3" },
@@ -64,6 +67,7 @@ function parse(args: string[]): ScansOptions {
     batch: int("batch", values.batch, 1, 1000),
     concurrency: int("concurrency", values.concurrency, 1, 64),
     rate: int("rate", values.rate, 0, 1_000_000),
+    workers: int("workers", values.workers, 0, 16),
     quiet: int("quiet", values.quiet, 1, 3600),
     configured: int("configured", values.configured, 0, 1_000_000),
     configuredQuiet: int("configured-quiet", values["configured-quiet"], 1, 3600),
@@ -72,6 +76,14 @@ function parse(args: string[]): ScansOptions {
   };
   if (o.batch < o.scans) throw new Error(`--batch ${o.batch}: must hold one seller's ${o.scans} scans`);
   return { ...o, configured: Math.min(o.configured, o.sellers) };
+}
+
+/** The warnings and errors of several workerd processes, counted together. */
+function mergeLogs(all: WorkerLogs[]): WorkerLogs {
+  const byMessage = new Map<string, number>();
+  for (const logs of all)
+    for (const [msg, n] of logs.byMessage) byMessage.set(msg, (byMessage.get(msg) ?? 0) + n);
+  return { byMessage, deadLettered: all.reduce((a, l) => a + l.deadLettered, 0) };
 }
 
 type ScanBody = { scans: { seller_id: string; package_id: string }[] };
@@ -121,40 +133,54 @@ export async function run(args: string[]): Promise<void> {
     sellerIds.map((id) => [id, Array.from({ length: opts.scans }, (_, j) => `${id}.p${j}`).sort()]),
   );
   const configured = new Set(sellerIds.slice(0, opts.configured));
-  // workerd keeps each live object's SQLite database open: a database, its -wal and its -shm.
-  const filesNeeded = opts.sellers * 3 + 5000;
+  // workerd keeps each live object's SQLite database open (a database, its -wal and its -shm) and,
+  // here, does not close them while the run lasts; one process's open-files limit caps the sellers
+  // it can hold, so a large run spreads them over several workerd processes, as Cloudflare spreads
+  // objects over machines.
   const filesLimit = openFilesLimit("self");
-  if (filesLimit !== undefined && filesLimit < filesNeeded) {
+  const perWorker =
+    filesLimit === undefined ? opts.sellers : Math.max(1, Math.floor((filesLimit - 5000) / 3));
+  const shards = opts.workers > 0 ? opts.workers : Math.ceil(opts.sellers / perWorker);
+  opts.workers = shards;
+  if (opts.sellers / shards > perWorker) {
     note(
-      `warning: ${opts.sellers} sellers' objects need about ${filesNeeded} open files in workerd, which inherits ` +
-        `this process's limit of ${filesLimit}: expect SQLITE_CANTOPEN and 'Too many open files' once that many ` +
-        "objects are live. Raise the limit (`ulimit -n`) where allowed, or offer fewer sellers at once (--rate).",
+      `warning: ${Math.ceil(opts.sellers / shards)} sellers per workerd need about ${Math.ceil(opts.sellers / shards) * 3 + 5000} ` +
+        `open files, over this process's limit of ${filesLimit}: expect SQLITE_CANTOPEN. Use more --workers.`,
     );
   }
+  const shardOf = new Map(sellerIds.map((id, k) => [id, k % shards]));
+  const inShard = (i: number) => (id: string) => shardOf.get(id) === i;
   const url = await ensureBenchDatabase(stack, DATABASE);
   const db = appDb(stack, url, 2);
-  let worker: FullWorker | undefined;
-  let client: JsonClient | undefined;
+  const workers: FullWorker[] = [];
+  const clients: JsonClient[] = [];
   let pinger: KeepAliveClient | undefined;
   let report: ScansReport | undefined;
   try {
-    note("building the production bundle and serving it with Miniflare (Durable Objects, queues)…");
+    note(
+      `building the production bundle and serving it with Miniflare (Durable Objects, queues) in ${shards} workerd process(es)…`,
+    );
     const apiKey = `bench_${randomBytes(16).toString("hex")}`;
-    worker = await serveFullWorker({
-      stateRoot: opts.stateRoot,
-      bindings: {
-        ENVIRONMENT: "development",
-        LOG_LEVEL: "warn",
-        DATABASE_URL: url,
-        UPSTASH_REDIS_REST_URL: stack.bridge.url,
-        UPSTASH_REDIS_REST_TOKEN: stack.bridge.token,
-        NEON_LOCAL_PROXY: stack.proxy,
-        REDIS_RETRIES: "0",
-        SELLER_QUIET_PERIOD_S: String(opts.quiet),
-        API_KEYS: JSON.stringify([{ id: "bench", key: apiKey, scopes: ["admin"] }]),
-      },
-    });
-    pinger = new KeepAliveClient(worker.url, 32);
+    for (let i = 0; i < shards; i++) {
+      workers.push(
+        await serveFullWorker({
+          stateRoot: opts.stateRoot,
+          bindings: {
+            ENVIRONMENT: "development",
+            LOG_LEVEL: "warn",
+            DATABASE_URL: url,
+            UPSTASH_REDIS_REST_URL: stack.bridge.url,
+            UPSTASH_REDIS_REST_TOKEN: stack.bridge.token,
+            NEON_LOCAL_PROXY: stack.proxy,
+            REDIS_RETRIES: "0",
+            SELLER_QUIET_PERIOD_S: String(opts.quiet),
+            API_KEYS: JSON.stringify([{ id: "bench", key: apiKey, scopes: ["admin"] }]),
+          },
+        }),
+      );
+    }
+    const first = workers[0] as FullWorker;
+    pinger = new KeepAliveClient(first.url, 32);
     const ping = await drive(() => (pinger as KeepAliveClient).ok("/ping"), {
       concurrency: 32,
       warmUp: 500,
@@ -163,19 +189,28 @@ export async function run(args: string[]): Promise<void> {
     });
     note(`GET /ping: ${Math.round(ping.qps)} requests/s`);
 
-    client = new JsonClient(worker.url, opts.concurrency, { authorization: `Bearer ${apiKey}` });
-    const http = client;
+    // The requests in flight are shared out between the processes.
+    const perClient = Math.max(1, Math.round(opts.concurrency / shards));
+    for (const w of workers)
+      clients.push(new JsonClient(w.url, perClient, { authorization: `Bearer ${apiKey}` }));
+    const eachShard = (send: (client: JsonClient, i: number) => Promise<PostStats>) =>
+      Promise.all(clients.map(send)).then(mergeStats);
     let created = 0;
-    const configure = await sendBatches(
-      http,
-      "PUT",
-      (body) => `/v1/sellers/${body.id}`,
-      [...configured].map((id) => ({ id, quiet_period_s: opts.configuredQuiet, webhook_url: null })),
-      { concurrency: opts.concurrency },
-      (answer) => {
-        if (answer.status === 201) created++;
-        else if (answer.status !== 200) note(`  PUT answered ${answer.status}: ${answer.body.slice(0, 300)}`);
-      },
+    const configure = await eachShard((http, i) =>
+      sendBatches(
+        http,
+        "PUT",
+        (body) => `/v1/sellers/${body.id}`,
+        [...configured]
+          .filter(inShard(i))
+          .map((id) => ({ id, quiet_period_s: opts.configuredQuiet, webhook_url: null })),
+        { concurrency: perClient },
+        (answer) => {
+          if (answer.status === 201) created++;
+          else if (answer.status !== 200)
+            note(`  PUT answered ${answer.status}: ${answer.body.slice(0, 300)}`);
+        },
+      ),
     );
 
     let lastNote = 0;
@@ -187,23 +222,25 @@ export async function run(args: string[]): Promise<void> {
     };
     let accepted = 0;
     const stopCpu = measureCpu(cpuRoots(stack.dir));
-    const stopStalls = probeStalls(worker.url);
-    const stopFiles = watchOpenFiles(childPids("workerd")[0]);
-    const scans = await sendBatches(
-      http,
-      "POST",
-      "/v1/scans",
-      requestBodies(sellerIds, (id) => packages.get(id) ?? [], opts),
-      {
-        concurrency: opts.concurrency,
-        // A seller rate paces the requests (each carries whole sellers); none sends as fast as it can.
-        paceMs: opts.rate > 0 ? (Math.floor(opts.batch / opts.scans) / opts.rate) * 1000 : 0,
-      },
-      (answer) => {
-        if (answer.status === 202) accepted += (JSON.parse(answer.body) as { accepted: number }).accepted;
-        else note(`  POST /v1/scans answered ${answer.status}: ${answer.body.slice(0, 300)}`);
-        every(`  ${accepted.toLocaleString("en-US")} scans accepted`);
-      },
+    const stopStalls = probeStalls(first.url);
+    const stopFiles = childPids("workerd").map((pid) => watchOpenFiles(pid));
+    const scans = await eachShard((http, i) =>
+      sendBatches(
+        http,
+        "POST",
+        "/v1/scans",
+        requestBodies(sellerIds.filter(inShard(i)), (id) => packages.get(id) ?? [], opts),
+        {
+          concurrency: perClient,
+          // A seller rate paces the requests (each carries whole sellers); none sends as fast as it can.
+          paceMs: opts.rate > 0 ? (Math.floor(opts.batch / opts.scans) / (opts.rate / shards)) * 1000 : 0,
+        },
+        (answer) => {
+          if (answer.status === 202) accepted += (JSON.parse(answer.body) as { accepted: number }).accepted;
+          else note(`  POST /v1/scans answered ${answer.status}: ${answer.body.slice(0, 300)}`);
+          every(`  ${accepted.toLocaleString("en-US")} scans accepted`);
+        },
+      ),
     );
     note(
       `${accepted.toLocaleString("en-US")} scans in ${((scans.endedAt - scans.startedAt) / 1000).toFixed(1)} s; waiting for notifications…`,
@@ -217,7 +254,9 @@ export async function run(args: string[]): Promise<void> {
     );
     const cpu = stopCpu();
     const stalls = await stopStalls();
-    const openFiles = stopFiles();
+    const openFiles = stopFiles
+      .map((stop) => stop())
+      .reduce<OpenFiles>((a, b) => (b.peak > a.peak ? b : a), { peak: 0, peakSqlite: 0, limit: filesLimit });
     const check = await checkNotifications(
       db.pool,
       prefix,
@@ -243,7 +282,7 @@ export async function run(args: string[]): Promise<void> {
       stalls,
       openFiles,
       connections,
-      logs: worker.logs,
+      logs: mergeLogs(workers.map((w) => w.logs)),
     };
   } finally {
     const deleted = await removeSellers(db.pool, prefix).catch((error: unknown) => {
@@ -251,9 +290,9 @@ export async function run(args: string[]): Promise<void> {
       return 0;
     });
     note(`cleaned up ${deleted.toLocaleString("en-US")} notifications`);
-    client?.close();
+    for (const c of clients) c.close();
     pinger?.close();
-    await worker?.dispose();
+    for (const w of workers) await w.dispose();
     await db.close();
     await stack.stop();
   }

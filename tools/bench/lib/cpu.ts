@@ -93,8 +93,9 @@ export function stackPids(stackDir: string): Record<string, number> {
 export function cpuRoots(stackDir: string): Record<string, number> {
   const stack = stackPids(stackDir);
   const roots: Record<string, number> = {};
-  const workerd = childPids("workerd")[0];
-  if (workerd) roots.workerd = workerd;
+  // Several workerd processes (a sharded run) are named workerd, workerd#2, …
+  for (const [i, pid] of childPids("workerd").entries())
+    roots[i === 0 ? "workerd" : `workerd#${i + 1}`] = pid;
   if (stack.postgres) roots.postgres = stack.postgres;
   if (stack.services) roots["proxy+bridge"] = stack.services;
   if (stack.redis) roots.redis = stack.redis;

@@ -168,3 +168,17 @@ export async function sendBatches<B>(
   stats.latencies = Float64Array.from(latencies).sort();
   return stats;
 }
+
+/** Stats of batches sent side by side (to several Workers) as one run. */
+export function mergeStats(parts: readonly PostStats[]): PostStats {
+  const all = parts.flatMap((p) => [...p.latencies]);
+  return {
+    requests: parts.reduce((a, p) => a + p.requests, 0),
+    retries: parts.reduce((a, p) => a + p.retries, 0),
+    // Indexes within each part: only their number means anything once merged.
+    failed: parts.flatMap((p) => p.failed),
+    startedAt: Math.min(...parts.map((p) => p.startedAt)),
+    endedAt: Math.max(...parts.map((p) => p.endedAt)),
+    latencies: Float64Array.from(all).sort(),
+  };
+}

@@ -23,7 +23,7 @@ export interface ScansReport {
   /** workerd's and the machine's CPU from the first scan until the last notification was stored. */
   cpu: CpuUse;
   stalls: StallStats;
-  /** Files workerd held open at the peak, and its limit. */
+  /** Files the busiest workerd process held open at the peak, and its limit. */
   openFiles: OpenFiles;
   /** Opening a Postgres connection from Node through the same proxy, `SELECT 1`, closing it. */
   connections: { perSecond: number; meanMs: number; concurrency: number };
@@ -128,7 +128,7 @@ export function scansMarkdown(r: ScansReport): string {
       `p99 ${ms(r.stalls.p99)} ms, max ${ms(r.stalls.max)} ms. A Postgres connection opened from Node through the same ` +
       `proxy (connect, \`SELECT 1\`, close; ${r.connections.concurrency} at a time): ${ms(r.connections.meanMs)} ms each, ` +
       `${n(r.connections.perSecond)}/s.`,
-    `workerd held up to ${n(r.openFiles.peak)} files open (${n(r.openFiles.peakSqlite)} of them SQLite files of the ` +
+    `${opts.workers > 1 ? `The sellers were spread over ${opts.workers} workerd processes (seller k to process k mod ${opts.workers}; \`GET /ping\` measured on the first); the busiest ` : ""}workerd held up to ${n(r.openFiles.peak)} files open (${n(r.openFiles.peakSqlite)} of them SQLite files of the ` +
       `objects; limit ${r.openFiles.limit === undefined ? "unknown" : n(r.openFiles.limit)}). ` +
       `Failed attempts to store and queue a sealed notification (each retried with backoff from 1 s): ` +
       `${n(failedStores(r.logs))}, ${(failedStores(r.logs) / Math.max(1, check.notifications)).toFixed(1)} per notification.`,
