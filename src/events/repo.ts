@@ -17,16 +17,28 @@ export async function eventId(baseId: string, planId: string): Promise<string> {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
+/** What applying a feed changed that a search could see. */
+export interface FeedChanges {
+  /** Events new, or with a different title, times, prices, or newly online. */
+  changed: number;
+  /** Months (`YYYY-MM`) in which a changed event started, before or after the change. */
+  months: string[];
+  /** Whether a changed event ends before it starts (before or after), so no month bounds it. */
+  unordered: boolean;
+}
+
 /**
- * Upserts a complete feed's events and returns how many rows changed in a way a search could see
- * (new, or different title, times, prices, or newly online). `ever_online` only ever turns true, and
- * events missing from this feed are left as they are: the catalogue keeps everything once sold
- * online. Runs in one transaction so a failure half-way applies nothing.
+ * Upserts a complete feed's events and reports what changed in a way a search could see.
+ * `ever_online` only ever turns true, and events missing from this feed are left as they are: the
+ * catalogue keeps everything once sold online. Runs in one transaction so a failure half-way
+ * applies nothing.
  */
-export async function applyFeed(db: Db, feed: FeedEvent[]): Promise<number> {
+export async function applyFeed(db: Db, feed: FeedEvent[]): Promise<FeedChanges> {
   const ids = await Promise.all(feed.map((e) => eventId(e.baseId, e.planId)));
   return db.transaction(async (tx) => {
     let changed = 0;
+    let unordered = false;
+    const months = new Set<string>();
     for (let i = 0; i < feed.length; i += BATCH) {
       const part = feed.slice(i, i + BATCH);
       const col = <T>(f: (e: FeedEvent) => T) => sql.param(part.map(f));
@@ -35,14 +47,23 @@ export async function applyFeed(db: Db, feed: FeedEvent[]): Promise<number> {
           ${col((e) => e.startsAt)}::timestamp[], ${col((e) => e.endsAt)}::timestamp[],
           ${col((e) => e.minPrice)}::numeric[], ${col((e) => e.maxPrice)}::numeric[])
         AS u(id, base_id, plan_id, title, sell_mode, starts_at, ends_at, min_price, max_price)`;
-      // Counted before writing: new rows, and rows whose searchable fields will differ.
-      const diff = await tx.execute<{ n: string }>(sql`
-        SELECT count(*)::text AS n FROM ${rows}
+      // Found before writing: new rows, and rows whose searchable fields will differ, with the
+      // start month of both versions (a search of a few months is cached per month).
+      const diff = await tx.execute<{ n: string; months: string | null; unordered: boolean | null }>(sql`
+        SELECT count(DISTINCT u.id)::text AS n,
+               string_agg(DISTINCT to_char(v.s, 'YYYY-MM'), ',') FILTER (WHERE v.s <= v.e) AS months,
+               bool_or(v.e < v.s) AS unordered
+        FROM ${rows}
         LEFT JOIN events e ON e.base_id = u.base_id AND e.plan_id = u.plan_id
-        WHERE e.id IS NULL
+        CROSS JOIN LATERAL (VALUES (u.starts_at, u.ends_at), (e.starts_at, e.ends_at)) AS v(s, e)
+        WHERE v.s IS NOT NULL
+          AND (e.id IS NULL
            OR (e.title, e.starts_at, e.ends_at, e.min_price, e.max_price, e.ever_online)
-              IS DISTINCT FROM (u.title, u.starts_at, u.ends_at, u.min_price, u.max_price, e.ever_online OR u.sell_mode = 'online')`);
-      changed += Number(diff.rows[0]?.n ?? 0);
+              IS DISTINCT FROM (u.title, u.starts_at, u.ends_at, u.min_price, u.max_price, e.ever_online OR u.sell_mode = 'online'))`);
+      const found = diff.rows[0];
+      changed += Number(found?.n ?? 0);
+      unordered ||= found?.unordered === true;
+      for (const month of found?.months?.split(",") ?? []) months.add(month);
       await tx.execute(sql`
         INSERT INTO events AS e (id, base_id, plan_id, title, sell_mode, starts_at, ends_at, min_price, max_price, ever_online)
         SELECT u.id, u.base_id, u.plan_id, u.title, u.sell_mode, u.starts_at, u.ends_at, u.min_price, u.max_price,
@@ -53,7 +74,7 @@ export async function applyFeed(db: Db, feed: FeedEvent[]): Promise<number> {
           ends_at = excluded.ends_at, min_price = excluded.min_price, max_price = excluded.max_price,
           ever_online = e.ever_online OR excluded.ever_online, last_seen_at = now()`);
     }
-    return changed;
+    return { changed, months: [...months].sort(), unordered };
   });
 }
 

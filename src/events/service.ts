@@ -4,7 +4,7 @@ import type { Redis, RedisOptions } from "../redis/client";
 import { redisKeys } from "../redis/keys";
 import { AnswerMemory } from "./answers";
 import { FeedError, type FeedEvent, parseFeed, textChunks } from "./feed";
-import { applyFeed, recordPull, type SearchRow, searchEvents } from "./repo";
+import { applyFeed, type FeedChanges, recordPull, type SearchRow, searchEvents } from "./repo";
 
 /** What one provider pull did. */
 export interface PullResult {
@@ -47,8 +47,9 @@ export async function pullProvider(
     } else {
       const feed = await parseFeed(textChunks(res.body));
       const events = uniqueEvents(feed.events);
-      const changed = await applyFeed(deps.db, events);
-      if (changed > 0) await deps.redis.incr(redisKeys.searchGeneration(deps.scope)).catch(() => undefined);
+      const changes = await applyFeed(deps.db, events);
+      const changed = changes.changed;
+      if (changed > 0) await moveGenerations(deps.redis, deps.scope, changes).catch(() => undefined);
       for (const s of feed.skipped)
         deps.log.warn("feed plan skipped", { base_id: s.baseId, plan_id: s.planId, reason: s.reason });
       result = {
@@ -73,6 +74,22 @@ export async function pullProvider(
     deps.log.error("pull status not recorded", { error: rootMessage(error) }),
   );
   return result;
+}
+
+/** Beyond this many months changed at once, every range is invalidated instead of each month. */
+const MAX_MONTHS_MOVED = 120;
+
+/**
+ * Moves on the generations of what changed: the whole catalogue's, and those of the months a
+ * changed event started in (before or after), so cached searches of other months stay valid.
+ */
+async function moveGenerations(redis: Redis, scope: string, changes: FeedChanges): Promise<void> {
+  const pipe = redis.pipeline();
+  pipe.incr(redisKeys.searchGeneration(scope));
+  if (changes.unordered || changes.months.length > MAX_MONTHS_MOVED)
+    pipe.incr(redisKeys.searchRangesGeneration(scope));
+  else for (const month of changes.months) pipe.incr(redisKeys.searchMonthGeneration(scope, month));
+  await pipe.exec();
 }
 
 function isAbortOrNetwork(error: unknown): boolean {
@@ -129,14 +146,43 @@ const kept = new AnswerMemory(16 * 1024 * 1024);
 export const SEARCH_REDIS: RedisOptions = { autoPipelining: false, plainReplies: true };
 
 /**
- * One round trip: the cache generation and, unless the caller already holds the answer of that
- * generation (ARGV[3]), the entry for this query in it. Entries are stored with a prefix that is
- * not JSON so the client hands them back untouched.
+ * One round trip: the query's generation (those of KEYS, joined by commas) and, unless the caller
+ * already holds the answer of that generation (ARGV[3]), the entry for this query in it. Entries
+ * are stored with a prefix that is not JSON so the client hands them back untouched.
  */
 const CACHE_READ_LUA = `
-local gen = redis.call('GET', KEYS[1]) or '0'
+local parts = {}
+for i, key in ipairs(KEYS) do parts[i] = redis.call('GET', key) or '0' end
+local gen = table.concat(parts, ',')
 if gen == ARGV[3] then return { gen } end
 return { gen, redis.call('GET', ARGV[1] .. gen .. ':' .. ARGV[2]) }`;
+
+/** A range spanning at most this many calendar months is cached under those months' generations. */
+const RANGE_MONTHS = 3;
+
+/** `YYYY-MM` of a month counted from year 0. */
+const monthName = (n: number) => `${Math.floor(n / 12)}-${String((n % 12) + 1).padStart(2, "0")}`;
+const monthNumber = (dateTime: string) =>
+  Number(dateTime.slice(0, 4)) * 12 + Number(dateTime.slice(5, 7)) - 1;
+
+/**
+ * The generation keys an answer depends on. An event in the range `[from, to]` starts in one of
+ * the range's months (unless it ends before it starts, which moves the ranges' generation), so a
+ * range of a few months depends on those months only and survives changes elsewhere in the
+ * catalogue; any other query depends on the whole catalogue.
+ */
+function generationKeys(scope: string, from: string | null, to: string | null): string[] {
+  if (from !== null && to !== null) {
+    const first = monthNumber(from);
+    const last = monthNumber(to);
+    if (last >= first && last - first < RANGE_MONTHS) {
+      const keys = [redisKeys.searchRangesGeneration(scope)];
+      for (let m = first; m <= last; m++) keys.push(redisKeys.searchMonthGeneration(scope, monthName(m)));
+      return keys;
+    }
+  }
+  return [redisKeys.searchGeneration(scope)];
+}
 
 /** What `searchCatalogue` needs; `scope` is `databaseScope(config.databaseUrl)`. */
 export interface SearchDeps {
@@ -171,11 +217,11 @@ export async function searchCatalogue(
   let generation: string | undefined;
   try {
     redis = deps.redis();
-    const [gen, cached] = (await redis.eval(
-      CACHE_READ_LUA,
-      [redisKeys.searchGeneration(deps.scope)],
-      [prefix, query, mine?.generation ?? ""],
-    )) as [string | number, (string | null)?];
+    const [gen, cached] = (await redis.eval(CACHE_READ_LUA, generationKeys(deps.scope, from, to), [
+      prefix,
+      query,
+      mine?.generation ?? "",
+    ])) as [string | number, (string | null)?];
     generation = String(gen);
     if (mine?.generation === generation) {
       mine.confirmedAt = asked;

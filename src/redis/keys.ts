@@ -24,9 +24,20 @@ export const redisKeys = {
    * one hash slot: the lookup script reads the generation and an entry together.
    */
   searchGeneration: (scope: string) => `events:search:{${scope}}:generation`,
-  /** Prefix of one database's cached `/search` answers: `<prefix><generation>:<query>`. */
+  /**
+   * Generation of the events starting in one month (`YYYY-MM`) of a database's catalogue: what a
+   * search over a few months depends on, with {@link redisKeys.searchRangesGeneration}.
+   */
+  searchMonthGeneration: (scope: string, month: string) => `events:search:{${scope}}:generation:${month}`,
+  /** Moves on when no month can say which ranges a change touches (an event ending before it starts). */
+  searchRangesGeneration: (scope: string) => `events:search:{${scope}}:generation:ranges`,
+  /** Prefix of one database's cached `/search` answers: `<prefix><generations>:<query>`. */
   searchCachePrefix: (scope: string) => `events:search:{${scope}}:cache:`,
 } as const;
+
+// An isolate serves one database, and parsing its URL on every search showed in the profile; two
+// strings, nothing else, are kept between requests.
+let lastScope: { url: string; scope: string } | undefined;
 
 /**
  * What tells apart the databases whose caches share one Redis (dev, tests, benchmarks, each
@@ -34,6 +45,9 @@ export const redisKeys = {
  * data in Postgres carry it, so one database's cached answers are never served for another's.
  */
 export function databaseScope(databaseUrl: string): string {
+  if (lastScope?.url === databaseUrl) return lastScope.scope;
   const url = new URL(databaseUrl);
-  return `${url.hostname}:${url.port || "5432"}/${decodeURIComponent(url.pathname.slice(1))}`;
+  const scope = `${url.hostname}:${url.port || "5432"}/${decodeURIComponent(url.pathname.slice(1))}`;
+  lastScope = { url: databaseUrl, scope };
+  return scope;
 }

@@ -119,6 +119,9 @@ describe("event catalogue from the provider feed", () => {
   });
 
   it("serves repeated searches from the cache and drops the cache when the feed changes an answer", async () => {
+    const june = "?starts_at=2021-06-01T00:00:00&ends_at=2021-06-30T23:59:59";
+    const july = "?starts_at=2021-07-01T00:00:00&ends_at=2021-07-31T23:59:59";
+    for (const query of [june, july]) await search(query);
     await search("?starts_at=2021-01-01T00:00:00");
     const again = await search("?starts_at=2021-01-01T00:00:00");
     expect(again.cache).toBe("hit");
@@ -132,6 +135,17 @@ describe("event catalogue from the provider feed", () => {
     const changed = await search("?starts_at=2021-01-01T00:00:00");
     expect(changed.cache).toBe("miss");
     expect(summary(changed.events)).toContain("Los Morancos|2021-07-31 20:00:00-2021-07-31 21:20:00|65-75");
+    // A search of a few months depends on those months only: June's answer survives July's change.
+    const julyAfter = await search(july);
+    expect([julyAfter.cache, ...summary(julyAfter.events)]).toEqual([
+      "miss",
+      "Los Morancos|2021-07-31 20:00:00-2021-07-31 21:20:00|65-75",
+    ]);
+    const juneAfter = await search(june);
+    expect([juneAfter.cache, ...summary(juneAfter.events)]).toEqual([
+      "hit",
+      "Camela en concierto|2021-06-30 21:00:00-2021-06-30 22:00:00|15-30",
+    ]);
   });
 
   it("changes nothing on a malformed or truncated feed, and records why", async () => {
