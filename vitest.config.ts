@@ -21,7 +21,8 @@ const testKeys = {
 };
 
 const secrets = {
-  DATABASE_URL: `postgres://postgres@127.0.0.1:${stack.ports.postgres}/geoedge_test`,
+  // Through the stack's PgBouncer, as a deployed Worker goes through Neon's pooled endpoint.
+  DATABASE_URL: `postgres://postgres@127.0.0.1:${stack.ports.pooler}/geoedge_test`,
   UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${stack.ports.bridge}`,
   UPSTASH_REDIS_REST_TOKEN: bridgeToken,
   API_KEYS: JSON.stringify(

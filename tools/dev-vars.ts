@@ -40,7 +40,7 @@ export function ensureDevVars(stack: StackHandle): Record<string, string> {
 export function devEnvironment(stack: StackHandle, devVars: Record<string, string>): Record<string, string> {
   return {
     ...devVars,
-    DATABASE_URL: stack.postgres.url("geoedge"),
+    DATABASE_URL: stack.postgres.pooledUrl("geoedge"),
     UPSTASH_REDIS_REST_URL: stack.bridge.url,
     UPSTASH_REDIS_REST_TOKEN: stack.bridge.token,
     NEON_LOCAL_PROXY: stack.proxy,

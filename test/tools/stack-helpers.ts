@@ -11,16 +11,29 @@ import type { StackConfig } from "../../tools/stack/config";
 export function scratchStack(base: number): StackConfig {
   const dir = mkdtempSync(join(tmpdir(), "geoedge-stack-"));
   chmodSync(dir, 0o755);
-  return { dir, ports: { redis: base, postgres: base + 1, bridge: base + 2, proxy: base + 3 } };
+  return {
+    dir,
+    ports: { redis: base, postgres: base + 1, bridge: base + 2, proxy: base + 3, pooler: base + 4 },
+  };
 }
 
 /** The PIDs recorded in a stack's state file. */
-export function statePids(dir: string): { redis?: number; postgres?: number; services?: number } {
+export function statePids(dir: string): {
+  redis?: number;
+  postgres?: number;
+  pooler?: number;
+  services?: number;
+} {
   const state = JSON.parse(readFileSync(join(dir, "state.json"), "utf8")) as Record<
     string,
     { pid: number } | undefined
   >;
-  return { redis: state.redis?.pid, postgres: state.postgres?.pid, services: state.services?.pid };
+  return {
+    redis: state.redis?.pid,
+    postgres: state.postgres?.pid,
+    pooler: state.pooler?.pid,
+    services: state.services?.pid,
+  };
 }
 
 /** The environment that points the stack tools at `config`. */
@@ -31,5 +44,6 @@ export function stackEnv(config: StackConfig): Record<string, string> {
     GEOEDGE_PG_PORT: String(config.ports.postgres),
     GEOEDGE_BRIDGE_PORT: String(config.ports.bridge),
     GEOEDGE_PROXY_PORT: String(config.ports.proxy),
+    GEOEDGE_POOLER_PORT: String(config.ports.pooler),
   };
 }

@@ -18,9 +18,9 @@ afterAll(async () => {
 });
 
 describe("local stack tool", () => {
-  it("starts Redis, Postgres+PostGIS and the bridge processes on its own ports", async () => {
+  it("starts Redis, Postgres+PostGIS, PgBouncer and the bridge processes on its own ports", async () => {
     first = await ensureStack(config);
-    expect(first.started).toEqual(["redis", "postgres", "services"]);
+    expect(first.started).toEqual(["redis", "postgres", "pooler", "services"]);
     for (const port of Object.values(config.ports)) expect(await isPortOpen(port)).toBe(true);
 
     const redis = new Redis({ url: first.bridge.url, token: first.bridge.token, retry: { retries: 0 } });
@@ -39,10 +39,27 @@ describe("local stack tool", () => {
     }
   });
 
+  it("pools connections in transaction mode: many short clients share a few Postgres backends", async () => {
+    const handle = first as StackHandle;
+    configureNeonForNode(handle.proxy);
+    const pids = new Set<number>();
+    for (let i = 0; i < 10; i++) {
+      // A new client per query, as a Worker opens one per invocation.
+      const pool = new Pool({ connectionString: handle.postgres.pooledUrl("geoedge_test"), max: 1 });
+      try {
+        const { rows } = await pool.query<{ pid: number }>("select pg_backend_pid() as pid");
+        pids.add(Number(rows[0]?.pid));
+      } finally {
+        await pool.end();
+      }
+    }
+    expect(pids.size).toBeLessThan(10);
+  });
+
   it("reuses what runs on a second start, and that start's stop stops nothing", async () => {
     const second = await ensureStack(config);
     expect(second.started).toEqual([]);
-    expect(second.reused).toEqual(["redis", "postgres", "services"]);
+    expect(second.reused).toEqual(["redis", "postgres", "pooler", "services"]);
     await second.stop();
     const pids = statePids(config.dir);
     expect(pids.redis && isAlive(pids.redis)).toBe(true);
@@ -67,7 +84,8 @@ describe("local stack tool", () => {
     const pids = statePids(config.dir);
     await first?.stop();
     first = undefined;
-    for (const pid of [pids.redis, pids.postgres, pids.services]) expect(pid && isAlive(pid)).toBe(false);
+    for (const pid of [pids.redis, pids.postgres, pids.pooler, pids.services])
+      expect(pid && isAlive(pid)).toBe(false);
     for (const port of Object.values(config.ports)) expect(await isPortOpen(port)).toBe(false);
   });
 

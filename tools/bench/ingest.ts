@@ -131,7 +131,7 @@ export async function run(args: string[]): Promise<void> {
       bindings: {
         ENVIRONMENT: "development",
         LOG_LEVEL: "warn",
-        DATABASE_URL: url,
+        DATABASE_URL: stack.postgres.pooledUrl(DATABASE),
         UPSTASH_REDIS_REST_URL: stack.bridge.url,
         UPSTASH_REDIS_REST_TOKEN: stack.bridge.token,
         NEON_LOCAL_PROXY: stack.proxy,

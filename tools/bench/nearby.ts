@@ -270,7 +270,7 @@ export async function run(args: string[]): Promise<void> {
         ENVIRONMENT: "development",
         // One JSON log line per request would flood this process's output; warnings still show.
         LOG_LEVEL: "warn",
-        DATABASE_URL: url,
+        DATABASE_URL: stack.postgres.pooledUrl(DATABASE),
         UPSTASH_REDIS_REST_URL: stack.bridge.url,
         UPSTASH_REDIS_REST_TOKEN: stack.bridge.token,
         NEON_LOCAL_PROXY: stack.proxy,

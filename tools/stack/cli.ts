@@ -9,7 +9,9 @@ try {
     console.log(
       `started: ${stack.started.join(", ") || "nothing"}; already running: ${stack.reused.join(", ") || "nothing"}`,
     );
-    console.log(`redis 127.0.0.1:${stack.redis.port}  postgres ${stack.postgres.url("geoedge")}`);
+    console.log(
+      `redis 127.0.0.1:${stack.redis.port}  postgres ${stack.postgres.url("geoedge")}  pooled ${stack.postgres.pooledUrl("geoedge")}`,
+    );
     console.log(`upstash bridge ${stack.bridge.url}  neon proxy ${stack.proxy}`);
   } else if (command === "stop") {
     const stopped = await stopStack();

@@ -3,7 +3,7 @@ import { resolve } from "node:path";
 /** Where the local stack lives and which ports it uses; the machine's own 5432/6379 are never used. */
 export interface StackConfig {
   dir: string;
-  ports: { redis: number; postgres: number; bridge: number; proxy: number };
+  ports: { redis: number; postgres: number; pooler: number; bridge: number; proxy: number };
 }
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -25,6 +25,7 @@ export function defaultStackConfig(): StackConfig {
     ports: {
       redis: port("GEOEDGE_REDIS_PORT", 6390),
       postgres: port("GEOEDGE_PG_PORT", 5440),
+      pooler: port("GEOEDGE_POOLER_PORT", 5441),
       bridge: port("GEOEDGE_BRIDGE_PORT", 8079),
       proxy: port("GEOEDGE_PROXY_PORT", 8078),
     },

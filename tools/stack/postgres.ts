@@ -15,12 +15,13 @@ function paths(dir: string): PgPaths {
   return { data: join(dir, "pg"), socket: join(dir, "run"), log: join(dir, "logs", "postgres.log") };
 }
 
-/** Postgres refuses to run as root: as root, its commands run as the `postgres` user. */
-function asOwner(binary: string, args: string[]): [string, string[]] {
+/** Postgres (and PgBouncer) refuse to run as root: as root, their commands run as the `postgres` user. */
+export function asOwner(binary: string, args: string[]): [string, string[]] {
   return process.getuid?.() === 0 ? ["runuser", ["-u", "postgres", "--", binary, ...args]] : [binary, args];
 }
 
-function postgresUser(): { uid: number; gid: number } {
+/** The `postgres` system user's ids (the owner of the stack's database files when run as root). */
+export function postgresUser(): { uid: number; gid: number } {
   const line = readFileSync("/etc/passwd", "utf8")
     .split("\n")
     .find((l) => l.startsWith("postgres:"));

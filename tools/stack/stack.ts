@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { databases, defaultStackConfig, repoRoot, type StackConfig } from "./config";
+import { startPgbouncer } from "./pgbouncer";
 import {
   checkPostgresInstalled,
   ensureDatabases,
@@ -14,11 +15,12 @@ import { isAlive, isPortOpen, terminate, waitFor } from "./processes";
 import { startRedis } from "./redis";
 
 /** A component of the stack, in start order. */
-export type Component = "redis" | "postgres" | "services";
+export type Component = "redis" | "postgres" | "pooler" | "services";
 
 interface State {
   redis?: { pid: number; port: number };
   postgres?: { pid: number; port: number };
+  pooler?: { pid: number; port: number };
   services?: { pid: number; bridgePort: number; proxyPort: number };
 }
 
@@ -26,7 +28,11 @@ interface State {
 export interface StackHandle {
   dir: string;
   redis: { host: string; port: number };
-  postgres: { port: number; url: (database: string) => string };
+  /**
+   * `url` reaches Postgres directly (migrations, loaders, benchmarks' own clients); `pooledUrl`
+   * goes through PgBouncer in transaction mode, as a Worker reaches Neon's pooled endpoint.
+   */
+  postgres: { port: number; url: (database: string) => string; pooledUrl: (database: string) => string };
   bridge: { url: string; token: string };
   /** `host:port` of the Neon WebSocket proxy. */
   proxy: string;
@@ -82,6 +88,18 @@ async function ensurePostgres(config: StackConfig, state: State): Promise<boolea
   state.postgres = {
     pid: await startPostgres(config.dir, config.ports.postgres),
     port: config.ports.postgres,
+  };
+  return true;
+}
+
+async function ensurePooler(config: StackConfig, state: State): Promise<boolean> {
+  const known = state.pooler;
+  if (known && known.port === config.ports.pooler && isAlive(known.pid) && (await isPortOpen(known.port)))
+    return false;
+  await portTakenByStranger(config.ports.pooler, "pgbouncer", "GEOEDGE_POOLER_PORT");
+  state.pooler = {
+    pid: await startPgbouncer(config.dir, config.ports.pooler, config.ports.postgres),
+    port: config.ports.pooler,
   };
   return true;
 }
@@ -145,6 +163,9 @@ async function stopComponent(config: StackConfig, state: State, component: Compo
   } else if (component === "redis" && state.redis) {
     await terminate(state.redis.pid);
     delete state.redis;
+  } else if (component === "pooler" && state.pooler) {
+    await terminate(state.pooler.pid);
+    delete state.pooler;
   } else if (component === "services" && state.services) {
     await terminate(state.services.pid);
     delete state.services;
@@ -169,6 +190,7 @@ export async function ensureStack(config: StackConfig = defaultStackConfig()): P
   note("postgres", await ensurePostgres(config, state));
   if (state.postgres) state.postgres.pid = readPostmasterPid(config.dir);
   await ensureDatabases(config.ports.postgres, databases);
+  note("pooler", await ensurePooler(config, state));
   note("services", await ensureServices(config, state, token));
   return {
     dir: config.dir,
@@ -176,6 +198,7 @@ export async function ensureStack(config: StackConfig = defaultStackConfig()): P
     postgres: {
       port: config.ports.postgres,
       url: (database) => `postgres://postgres@127.0.0.1:${config.ports.postgres}/${database}`,
+      pooledUrl: (database) => `postgres://postgres@127.0.0.1:${config.ports.pooler}/${database}`,
     },
     bridge: { url: `http://127.0.0.1:${config.ports.bridge}`, token },
     proxy: `127.0.0.1:${config.ports.proxy}`,
@@ -193,7 +216,7 @@ export async function ensureStack(config: StackConfig = defaultStackConfig()): P
 export async function stopStack(config: StackConfig = defaultStackConfig()): Promise<Component[]> {
   const state = readState(config.dir);
   const stopped: Component[] = [];
-  for (const component of ["services", "postgres", "redis"] as const) {
+  for (const component of ["services", "pooler", "postgres", "redis"] as const) {
     if (state[component]) {
       await stopComponent(config, state, component);
       stopped.push(component);
@@ -213,6 +236,7 @@ export async function stackStatus(
     postgres: Boolean(
       state.postgres && isAlive(state.postgres.pid) && (await isPortOpen(state.postgres.port)),
     ),
+    pooler: Boolean(state.pooler && isAlive(state.pooler.pid) && (await isPortOpen(state.pooler.port))),
     services: Boolean(
       state.services && isAlive(state.services.pid) && (await isPortOpen(state.services.bridgePort)),
     ),
