@@ -9,17 +9,22 @@ import type { NearbyHit } from "./schemas";
  * back, widens to where the density seen so far says they will (at least ×1.5, ×4 when nothing was
  * found), never past the caller's radius. Any k members found within a radius s are exactly the k
  * nearest overall: everything outside s is farther. Each query learns the density from the distance
- * of its k-th nearest and keeps it per coarse cell, so the next query there starts just beyond it. Members come back with their geohash only (no distances or
- * coordinates, which Lua would have to convert): the app decodes them as Redis would.
+ * of its k-th nearest and keeps it per cell of about 1 km (and, as the fallback for a cell not
+ * queried yet, per 5 km cell), so the next query there starts just beyond it; the hint is written
+ * only when it moved by more than a tenth. Members come back with their geohash only (no distances
+ * or coordinates, which Lua would have to convert): the app decodes them as Redis would.
  *
- * KEYS[1] = GEO key, KEYS[2] = density hints; ARGV = lon, lat, radius_m, k, fallback start_m, hint field.
+ * KEYS[1] = GEO key, KEYS[2] = density hints; ARGV = lon, lat, radius_m, k, fallback start_m,
+ * fine hint field, coarse hint field (see {@link adaptiveArgs}).
  * Returns { [member, hash]..., searched radius, rounds }.
  */
 export const ADAPTIVE_NEARBY_LUA = `
 local lon, lat = tonumber(ARGV[1]), tonumber(ARGV[2])
 local r, k = tonumber(ARGV[3]), tonumber(ARGV[4])
 local s = tonumber(ARGV[5])
-local density = tonumber(redis.call('HGET', KEYS[2], ARGV[6]) or '0') or 0
+local hints = redis.call('HMGET', KEYS[2], ARGV[6], ARGV[7])
+local known = tonumber(hints[1] or '')
+local density = known or tonumber(hints[2] or '') or 0
 if density > 0 then s = 1.15 * math.sqrt(k / (math.pi * density)) end
 -- Close to the whole radius anyway: one search of it is cheaper than two.
 if s > 0.6 * r then s = r end
@@ -53,7 +58,10 @@ while true do
       local v = math.sin((plon - lon) * rad / 2)
       local d = 2 * 6372797.560856 * math.asin(math.sqrt(u * u + math.cos(lat * rad) * math.cos(plat * rad) * v * v))
       if d < 1 then d = 1 end
-      redis.call('HSET', KEYS[2], ARGV[6], tostring(k / (math.pi * d * d)))
+      local seen = k / (math.pi * d * d)
+      if not known or math.abs(seen / known - 1) > 0.1 then
+        redis.call('HSET', KEYS[2], ARGV[6], tostring(seen), ARGV[7], tostring(seen))
+      end
     end
     return { hits, tostring(s), rounds }
   end
@@ -68,9 +76,30 @@ export function startRadius(radiusM: number): number {
   return Math.min(radiusM, Math.max(25, radiusM / 16));
 }
 
-/** The coarse cell (0.05°, about 5 km) whose density hint a query reads and updates. */
-export function hintCell(lat: number, lon: number): string {
-  return `${Math.floor(lat * 20)}:${Math.floor(lon * 20)}`;
+/**
+ * The density hint fields a query reads and updates: its cell of 0.01° (about 1 km) and, as the
+ * fallback where that cell has no hint yet, its cell of 0.05° (about 5 km).
+ */
+export function hintCells(lat: number, lon: number): [fine: string, coarse: string] {
+  return [
+    `f${Math.floor(lat * 100)}:${Math.floor(lon * 100)}`,
+    `${Math.floor(lat * 20)}:${Math.floor(lon * 20)}`,
+  ];
+}
+
+/** A nearby query as the script's ARGV; `start` is where it starts without a hint. */
+export function adaptiveArgs(
+  q: { lat: number; lon: number; radiusM: number; limit: number },
+  start = startRadius(q.radiusM),
+): string[] {
+  return [
+    String(q.lon),
+    String(q.lat),
+    String(q.radiusM),
+    String(q.limit),
+    String(start),
+    ...hintCells(q.lat, q.lon),
+  ];
 }
 
 const LAT_MIN = -85.05112878;
@@ -150,14 +179,7 @@ export async function nearbyRedis(
   q: { lat: number; lon: number; radiusM: number; limit: number },
 ): Promise<RedisNearbyResult> {
   const keys = [key, redisKeys.densityHints(key)];
-  const args = [
-    String(q.lon),
-    String(q.lat),
-    String(q.radiusM),
-    String(q.limit),
-    String(startRadius(q.radiusM)),
-    hintCell(q.lat, q.lon),
-  ];
+  const args = adaptiveArgs(q);
   type Reply = [RawHashHit[], string, number];
   let reply: Reply;
   try {

@@ -1,7 +1,7 @@
 import {
   ADAPTIVE_NEARBY_LUA,
+  adaptiveArgs,
   decodeGeohash,
-  hintCell,
   redisDistance,
   startRadius,
 } from "../../../src/profiles/geo-index";
@@ -91,12 +91,7 @@ export class RedisContenders {
       2,
       this.key,
       redisKeys.densityHints(this.key),
-      q.lon,
-      q.lat,
-      q.radiusM,
-      q.limit,
-      start,
-      hintCell(q.lat, q.lon),
+      ...adaptiveArgs(q, start),
     ]);
     if (reply instanceof RespError) throw new Error(`Redis: ${reply.message}`);
     const [hits, searched, rounds] = reply as [RespValue, Buffer, number];
