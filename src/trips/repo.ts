@@ -1,11 +1,53 @@
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { isoWeekStart, type TripRow, timeBucket, tripCells } from "./rows";
 
+/** What each inserted trip adds to the rollups: the columns {@link rollupFolds} reads. */
+const FOLD_COLUMNS = sql.raw(
+  "region, origin_cell, dest_cell, time_bucket, week_start, origin_lat, origin_lon, dest_lat, dest_lon",
+);
+
 /**
- * Inserts a chunk of trips and folds the ones actually inserted into the rollups, in one
- * statement: a replayed chunk inserts no trip (primary key on job and line) and so adds nothing to
- * any rollup. Returns the trips inserted.
+ * The three rollup upserts as CTEs, adding up the trips of `rows` (a relation with
+ * {@link FOLD_COLUMNS}): the one place the rollups are written.
+ */
+function rollupFolds(rows: SQL): SQL {
+  return sql`region_weeks AS (
+      INSERT INTO trip_region_weeks AS t (region, week_start, trips)
+      SELECT region, week_start, count(*) FROM ${rows} GROUP BY 1, 2
+      ON CONFLICT (region, week_start) DO UPDATE SET trips = t.trips + excluded.trips
+    ), cell_weeks AS (
+      INSERT INTO trip_cell_weeks AS t (origin_cell, week_start, trips)
+      SELECT origin_cell, week_start, count(*) FROM ${rows} GROUP BY 1, 2
+      ON CONFLICT (origin_cell, week_start) DO UPDATE SET trips = t.trips + excluded.trips
+    ), groups AS (
+      INSERT INTO trip_groups AS t (region, origin_cell, dest_cell, time_bucket, trips,
+                                    sum_origin_lat, sum_origin_lon, sum_dest_lat, sum_dest_lon)
+      SELECT region, origin_cell, dest_cell, time_bucket, count(*),
+             sum(origin_lat), sum(origin_lon), sum(dest_lat), sum(dest_lon)
+      FROM ${rows} GROUP BY 1, 2, 3, 4
+      ON CONFLICT (region, origin_cell, dest_cell, time_bucket) DO UPDATE SET trips = t.trips + excluded.trips,
+        sum_origin_lat = t.sum_origin_lat + excluded.sum_origin_lat, sum_origin_lon = t.sum_origin_lon + excluded.sum_origin_lon,
+        sum_dest_lat = t.sum_dest_lat + excluded.sum_dest_lat, sum_dest_lon = t.sum_dest_lon + excluded.sum_dest_lon
+    )`;
+}
+
+/**
+ * Inserts the trips `source` selects (the columns of `trips`, in order); a row already stored
+ * (same job, line and start) is skipped. Yields the inserted rows' {@link FOLD_COLUMNS} as `ins`.
+ */
+const insertTrips = (source: SQL) => sql`ins AS (
+      INSERT INTO trips (job_id, line, region, origin_lon, origin_lat, dest_lon, dest_lat, started_at, datasource,
+                         origin_cell, dest_cell, time_bucket, week_start)
+      ${source}
+      ON CONFLICT DO NOTHING
+      RETURNING ${FOLD_COLUMNS}
+    )`;
+
+/**
+ * Inserts a chunk of trips with its cells, bucket and week, and folds the ones actually inserted
+ * into the rollups in the same statement: a replayed chunk inserts no trip (primary key on job and
+ * line) and so adds nothing to any rollup. Returns the trips inserted.
  */
 export async function insertTripChunk(
   db: Db,
@@ -16,38 +58,46 @@ export async function insertTripChunk(
   if (rows.length === 0) return 0;
   const cells = rows.map((r) => tripCells(r, resolution));
   const col = <T>(f: (r: TripRow, i: number) => T) => sql.param(rows.map(f));
-  const result = await db.execute<{ inserted: string }>(sql`
-    WITH ins AS (
-      INSERT INTO trips (job_id, line, region, origin_lon, origin_lat, dest_lon, dest_lat, started_at, datasource,
-                         origin_cell, dest_cell, time_bucket, week_start)
-      SELECT ${jobId}, u.* FROM unnest(
+  const source = sql`SELECT ${jobId}, u.* FROM unnest(
         ${col((r) => r.line)}::int[], ${col((r) => r.region)}::text[], ${col((r) => r.originLon)}::float8[],
         ${col((r) => r.originLat)}::float8[], ${col((r) => r.destLon)}::float8[], ${col((r) => r.destLat)}::float8[],
         ${col((r) => r.startedAt)}::timestamp[], ${col((r) => r.datasource)}::text[],
         ${col((_, i) => cells[i]?.origin)}::text[], ${col((_, i) => cells[i]?.dest)}::text[],
-        ${col((r) => timeBucket(r.startedAt))}::smallint[], ${col((r) => isoWeekStart(r.startedAt))}::date[]) AS u
-      ON CONFLICT DO NOTHING
-      RETURNING region, origin_cell, dest_cell, time_bucket, week_start, origin_lat, origin_lon, dest_lat, dest_lon
-    ), region_weeks AS (
-      INSERT INTO trip_region_weeks AS t (region, week_start, trips)
-      SELECT region, week_start, count(*) FROM ins GROUP BY 1, 2
-      ON CONFLICT (region, week_start) DO UPDATE SET trips = t.trips + excluded.trips
-    ), cell_weeks AS (
-      INSERT INTO trip_cell_weeks AS t (origin_cell, week_start, trips)
-      SELECT origin_cell, week_start, count(*) FROM ins GROUP BY 1, 2
-      ON CONFLICT (origin_cell, week_start) DO UPDATE SET trips = t.trips + excluded.trips
-    ), groups AS (
-      INSERT INTO trip_groups AS t (region, origin_cell, dest_cell, time_bucket, trips,
-                                    sum_origin_lat, sum_origin_lon, sum_dest_lat, sum_dest_lon)
-      SELECT region, origin_cell, dest_cell, time_bucket, count(*),
-             sum(origin_lat), sum(origin_lon), sum(dest_lat), sum(dest_lon)
-      FROM ins GROUP BY 1, 2, 3, 4
-      ON CONFLICT (region, origin_cell, dest_cell, time_bucket) DO UPDATE SET trips = t.trips + excluded.trips,
-        sum_origin_lat = t.sum_origin_lat + excluded.sum_origin_lat, sum_origin_lon = t.sum_origin_lon + excluded.sum_origin_lon,
-        sum_dest_lat = t.sum_dest_lat + excluded.sum_dest_lat, sum_dest_lon = t.sum_dest_lon + excluded.sum_dest_lon
-    )
+        ${col((r) => timeBucket(r.startedAt))}::smallint[], ${col((r) => isoWeekStart(r.startedAt))}::date[]) AS u`;
+  const result = await db.execute<{ inserted: string }>(
+    sql`WITH ${insertTrips(source)}, ${rollupFolds(sql`ins`)} SELECT count(*)::text AS inserted FROM ins`,
+  );
+  return Number(result.rows[0]?.inserted ?? 0);
+}
+
+/**
+ * For bulk loads: moves the trips in `stage` (a table shaped like `trips`, cells, bucket and week
+ * filled in) into `trips`, skipping rows already stored, and appends what the inserted ones add to
+ * the rollups to `pending` (a table of {@link FOLD_COLUMNS}, see {@link createPendingFolds}).
+ * Folding once at the end ({@link foldPendingTrips}) upserts each rollup row once instead of once
+ * per batch. Returns the trips inserted.
+ */
+export async function insertStagedTrips(db: Db, stage: string, pending: string): Promise<number> {
+  const source = sql`SELECT job_id, line, region, origin_lon, origin_lat, dest_lon, dest_lat, started_at, datasource,
+               origin_cell, dest_cell, time_bucket, week_start FROM ${sql.identifier(stage)}`;
+  const result = await db.execute<{ inserted: string }>(sql`
+    WITH ${insertTrips(source)}, kept AS (INSERT INTO ${sql.identifier(pending)} SELECT * FROM ins)
     SELECT count(*)::text AS inserted FROM ins`);
   return Number(result.rows[0]?.inserted ?? 0);
+}
+
+/** A temporary table for {@link insertStagedTrips}, dropped at the end of the transaction. */
+export async function createPendingFolds(db: Db, pending: string): Promise<void> {
+  await db.execute(sql`
+    CREATE TEMP TABLE ${sql.identifier(pending)} ON COMMIT DROP AS SELECT ${FOLD_COLUMNS} FROM trips WITH NO DATA`);
+}
+
+/**
+ * Folds the rows of `pending` into the rollups, set-based. Run it in the transaction that inserted
+ * the trips, so the rollups never disagree with the raw rows, even when a load is interrupted.
+ */
+export async function foldPendingTrips(db: Db, pending: string): Promise<void> {
+  await db.execute(sql`WITH ${rollupFolds(sql`${sql.identifier(pending)}`)} SELECT 1`);
 }
 
 /** Trips and the first and last week they fall in, for a weekly average. */
