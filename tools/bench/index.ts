@@ -26,6 +26,11 @@ const benches: Record<
     describe: "GET /search vs /ping on workerd, 10,000 events, provider up, down and slow",
     load: () => import("./search"),
   },
+  trips: {
+    describe:
+      "trips: POST /v1/trips → queue → Postgres on workerd vs bulk COPY; weekly average from rollups vs raw",
+    load: () => import("./trips"),
+  },
 };
 
 const [name, ...args] = process.argv.slice(2);
