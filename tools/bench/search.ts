@@ -83,9 +83,11 @@ const MIX = Array.from({ length: 50 }, (_, k) => {
   return range(from, day(from, 1 + (k % 10)));
 });
 
+const PING_MAX_OPS = 60_000;
+
 /** The requests of each state: label, paths (driven round-robin), and the most to send. */
 const REQUESTS: { label: string; paths: string[]; maxOps: number }[] = [
-  { label: PING, paths: ["/ping"], maxOps: 60_000 },
+  { label: PING, paths: ["/ping"], maxOps: PING_MAX_OPS },
   { label: "/search (no range: whole catalogue)", paths: ["/search"], maxOps: 3_000 },
   { label: "/search one week", paths: [range("2027-03-01T00:00:00", "2027-03-08T00:00:00")], maxOps: 40_000 },
   { label: "/search mix of 50 ranges", paths: MIX, maxOps: 40_000 },
@@ -119,23 +121,63 @@ async function measure(
     maxSeconds: opts.seconds,
   });
   const cpu = stop();
-  await verifyCounts(warm, bounds);
+  const paired = request.label === PING ? undefined : await interleaved(client, request, opts);
+  for (const t of [warm, ...(paired?.tallies ?? [])]) {
+    await verifyCounts(t, bounds);
+    answers.errors += t.errors;
+    answers.failures.push(...t.failures);
+  }
   await verifyCounts(answers, bounds);
-  answers.errors += warm.errors;
-  answers.failures.push(...warm.failures);
   note(
     `  ${state.padEnd(5)} ${request.label.padEnd(38)} ${Math.round(m.qps).toString().padStart(6)} q/s  ` +
-      `p50 ${m.p50.toFixed(2)} ms  p99 ${m.p99.toFixed(2)} ms  errors ${answers.errors}  x-cache ${JSON.stringify(answers.cache)}`,
+      `p50 ${m.p50.toFixed(2)} ms  p99 ${m.p99.toFixed(2)} ms  errors ${answers.errors}  x-cache ${JSON.stringify(answers.cache)}` +
+      (paired ? `  interleaved ${Math.round(paired.qps)} vs /ping ${Math.round(paired.pingQps)} q/s` : ""),
   );
   for (const f of answers.failures) note(`    ${f}`);
-  return { state, request: request.label, inFlight: opts.inFlight, m, answers, cpu };
+  return { state, request: request.label, inFlight: opts.inFlight, m, answers, cpu, paired };
+}
+
+/** Pairs of alternating slices, and the length of each, in `interleaved`. */
+const PAIRS = 4;
+const SLICE_S = 2;
+
+/**
+ * Throughput of `request` and of `/ping` in alternating 2 s slices: other work on the machine
+ * (benchmarks, tests) comes and goes over the minute a state takes, so the row's ratio to a
+ * `/ping` measured a minute earlier says as much about that as about the route. Slices a few
+ * seconds apart see the same load. Every answer is checked as in the row.
+ */
+async function interleaved(
+  client: SearchClient,
+  request: (typeof REQUESTS)[number],
+  opts: Options,
+): Promise<NonNullable<SearchRow["paired"]> & { tallies: AnswerTally[] }> {
+  const pingTally = emptyTally();
+  const tally = emptyTally();
+  const sum = { ping: { n: 0, s: 0 }, search: { n: 0, s: 0 } };
+  const slice = (paths: string[], t: AnswerTally, maxOps: number) =>
+    drive(checkedGet(client, paths, t), {
+      concurrency: opts.inFlight,
+      maxOps,
+      maxSeconds: SLICE_S,
+    });
+  for (let k = 0; k < PAIRS; k++) {
+    const ping = await slice(["/ping"], pingTally, PING_MAX_OPS);
+    sum.ping.n += ping.queries;
+    sum.ping.s += ping.seconds;
+    const search = await slice(request.paths, tally, request.maxOps);
+    sum.search.n += search.queries;
+    sum.search.s += search.seconds;
+  }
+  return { qps: sum.search.n / sum.search.s, pingQps: sum.ping.n / sum.ping.s, tallies: [pingTally, tally] };
 }
 
 /**
  * `npm run bench -- search`: fills a dedicated catalogue with a generated feed of 10,000 plans ×
  * 100 zones through the real pull path, serves the production bundle on workerd, and measures
  * `/search` (whole catalogue, one week, a mix of ranges) against `/ping` of the same Worker, with
- * the fake provider up, down and slow while a background loop pulls it every second. Exits
+ * the fake provider up, down and slow while a background loop pulls it every second. Each
+ * `/search` row is followed by alternating slices of it and `/ping`, whose ratio is the target's. Exits
  * non-zero only for wrong answers: not a 200, a body that does not parse, or a number of events
  * the database does not hold.
  */

@@ -13,6 +13,8 @@ export interface SearchRow {
   m: Measured;
   answers: AnswerTally;
   cpu: CpuShares;
+  /** Requests/s of this request and of `/ping` in alternating slices after the row (not for `/ping`). */
+  paired?: { qps: number; pingQps: number };
 }
 
 /** One provider state: its rows, its background pulls, and the last pull as the Worker reports it. */
@@ -35,10 +37,15 @@ export function size(bytes: number): string {
   return `${Math.round(bytes)} B`;
 }
 
-/** A row's throughput over its state's /ping. */
+/** A row's throughput over its state's /ping row, measured before it. */
 export function ratioToPing(s: StateResult, row: SearchRow): number | undefined {
   const ping = s.rows.find((r) => r.request === PING)?.m.qps;
   return ping ? row.m.qps / ping : undefined;
+}
+
+/** A row's throughput over `/ping`'s in the slices interleaved with its own: the target's ratio. */
+export function pairedRatio(row: SearchRow): number | undefined {
+  return row.paired && row.paired.pingQps > 0 ? row.paired.qps / row.paired.pingQps : undefined;
 }
 
 /** The share of answers that came from the cache (of those that carried `x-cache`). */
@@ -69,17 +76,20 @@ function pullsLine(s: StateResult): string {
 /** The results in markdown: one table over all states, then the background pulls and the fill. */
 export function searchMarkdown(states: StateResult[], fill: FillResult, target: number): string {
   const lines = [
-    "| Provider | Request | Answer (mean) | Requests | Errors | Requests/s | p50 ms | p99 ms | ÷ /ping | x-cache hits | workerd CPU µs/request | CPU % workerd / bridge / Redis / client |",
-    "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    "| Provider | Request | Answer (mean) | Requests | Errors | Requests/s | p50 ms | p99 ms | ÷ /ping row | Interleaved: requests/s vs /ping | ÷ /ping interleaved | x-cache hits | workerd CPU µs/request | CPU % workerd / bridge / Redis / client |",
+    "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
   ];
   for (const s of states) {
     for (const row of s.rows) {
       const ratio = ratioToPing(s, row);
+      const paired = pairedRatio(row);
       const c = row.cpu;
       lines.push(
         `| ${s.state} | ${row.request} | ${answerSize(row.answers)} | ${int(row.m.queries)} | ${row.answers.errors} | ` +
           `${int(row.m.qps)} | ${ms(row.m.p50)} | ${ms(row.m.p99)} | ` +
-          `${row.request === PING || ratio === undefined ? "–" : `${ratio.toFixed(2)}×${ratio >= target ? "" : " (below)"}`} | ` +
+          `${row.request === PING || ratio === undefined ? "–" : `${ratio.toFixed(2)}×`} | ` +
+          `${row.paired ? `${int(row.paired.qps)} vs ${int(row.paired.pingQps)}` : "–"} | ` +
+          `${paired === undefined ? "–" : `${paired.toFixed(2)}×${paired >= target ? "" : " (below)"}`} | ` +
           `${hitRatio(row.answers)} | ${c.workerd === undefined ? "?" : int((c.workerd / row.m.qps) * 1e6)} | ${pct(c.workerd)} / ${pct(c.bridge)} / ${pct(c.redis)} / ${pct(c.client)} |`,
       );
     }
@@ -99,12 +109,12 @@ export function searchMarkdown(states: StateResult[], fill: FillResult, target: 
   ].join("\n");
 }
 
-/** Rows below the target, as `state request ratio` lines (for the console). */
+/** Rows below the target (interleaved ratio), as `state request ratio` lines (for the console). */
 export function belowTarget(states: StateResult[], target: number): string[] {
   return states.flatMap((s) =>
     s.rows
       .filter((r) => r.request !== PING)
-      .map((r) => ({ r, ratio: ratioToPing(s, r) }))
+      .map((r) => ({ r, ratio: pairedRatio(r) }))
       .filter(({ ratio }) => ratio !== undefined && ratio < target)
       .map(({ r, ratio }) => `${s.state} ${r.request}: ${(ratio as number).toFixed(2)}× /ping`),
   );
