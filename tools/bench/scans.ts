@@ -232,6 +232,8 @@ export async function run(args: string[]): Promise<void> {
         requestBodies(sellerIds.filter(inShard(i)), (id) => packages.get(id) ?? [], opts),
         {
           concurrency: perClient,
+          // Scans are idempotent (a package already pending is kept once), so a resend is harmless.
+          maxRetries: 10,
           // A seller rate paces the requests (each carries whole sellers); none sends as fast as it can.
           paceMs: opts.rate > 0 ? (Math.floor(opts.batch / opts.scans) / (opts.rate / shards)) * 1000 : 0,
         },
@@ -242,6 +244,7 @@ export async function run(args: string[]): Promise<void> {
         },
       ),
     );
+    for (const why of scans.failedWhy) note(`  a request of scans was given up after 10 retries: ${why}`);
     note(
       `${accepted.toLocaleString("en-US")} scans in ${((scans.endedAt - scans.startedAt) / 1000).toFixed(1)} s; waiting for notifications…`,
     );

@@ -102,6 +102,8 @@ export interface PostStats {
   retries: number;
   /** Indexes of the bodies given up on after the retries. */
   failed: number[];
+  /** Why each of those was given up on: the last status and body, or the transport error. */
+  failedWhy: string[];
   /** Epoch ms of the first request and of the last answer. */
   startedAt: number;
   endedAt: number;
@@ -138,6 +140,7 @@ export async function sendBatches<B>(
     requests: 0,
     retries: 0,
     failed: [],
+    failedWhy: [],
     startedAt: Date.now(),
     endedAt: 0,
     latencies: new Float64Array(),
@@ -145,6 +148,7 @@ export async function sendBatches<B>(
   await inFlight(bodies, opts.concurrency, async (body, index) => {
     const due = stats.startedAt + index * (opts.paceMs ?? 0);
     if (Date.now() < due) await new Promise((r) => setTimeout(r, due - Date.now()));
+    let why = "";
     for (let attempt = 0; attempt <= maxRetries; attempt++) {
       if (attempt > 0) {
         stats.retries++;
@@ -154,15 +158,20 @@ export async function sendBatches<B>(
       let answer: Answer;
       try {
         answer = await client.request(method, typeof path === "string" ? path : path(body), body);
-      } catch {
+      } catch (error) {
+        why = String(error);
         continue;
       }
-      if (RETRIED.has(answer.status)) continue;
+      if (RETRIED.has(answer.status)) {
+        why = `${answer.status} ${answer.body.slice(0, 200)}`;
+        continue;
+      }
       latencies.push(answer.ms);
       onAnswer(answer, body, index);
       return;
     }
     stats.failed.push(index);
+    stats.failedWhy.push(why);
   });
   stats.endedAt = Date.now();
   stats.latencies = Float64Array.from(latencies).sort();
@@ -177,6 +186,7 @@ export function mergeStats(parts: readonly PostStats[]): PostStats {
     retries: parts.reduce((a, p) => a + p.retries, 0),
     // Indexes within each part: only their number means anything once merged.
     failed: parts.flatMap((p) => p.failed),
+    failedWhy: parts.flatMap((p) => p.failedWhy),
     startedAt: Math.min(...parts.map((p) => p.startedAt)),
     endedAt: Math.max(...parts.map((p) => p.endedAt)),
     latencies: Float64Array.from(all).sort(),

@@ -94,7 +94,8 @@ export function scansMarkdown(r: ScansReport): string {
       s1(scanSeconds),
       `${n(scans.accepted / scanSeconds)} scans/s`,
       `${s1(requests / scanSeconds)} req/s (${(requests / scanSeconds / ping.qps).toFixed(3)} × /ping); latency p50 ` +
-        `${ms(quantile(scans.latencies, 0.5))} ms, p99 ${ms(quantile(scans.latencies, 0.99))} ms; ${scans.retries} retries`,
+        `${ms(quantile(scans.latencies, 0.5))} ms, p99 ${ms(quantile(scans.latencies, 0.99))} ms; ${scans.retries} retries, ` +
+        `${scans.failed.length} requests given up`,
     ]),
     row([
       "alarms: notifications sealed and stored in Postgres",
