@@ -235,6 +235,59 @@ export async function searchCatalogue(
   } catch (error) {
     deps.log.warn("search cache unavailable", { error: rootMessage(error) });
   }
+  const flight = `${key}\n${generation}`;
+  const started = reading.get(flight);
+  // Checked and claimed with no await in between, so two requests cannot both see it free.
+  if (generation !== undefined && started !== undefined && asked - started < WAIT_MS) {
+    const waited = await answerOfOtherRequest(key, generation, flight);
+    if (waited !== undefined) return { body: waited, cache: "hit" };
+  }
+  reading.set(flight, asked);
+  try {
+    return await readAndStore(deps, redis, generation, { prefix, query, key, asked }, from, to);
+  } finally {
+    reading.delete(flight);
+  }
+}
+
+/** How long a miss waits for another request of this isolate reading the same answer, and how often it looks. */
+const WAIT_MS = 2000;
+const POLL_MS = 10;
+
+/**
+ * Answers this isolate is reading from Postgres, by key and generation, with when they started.
+ * Module scope for the same reason as `kept`: strings and numbers only. When the catalogue moves on,
+ * the requests in flight for one query would otherwise all run the same query and store the same
+ * answer; the first reads it and the others wait for it in `kept` (polling: a promise made by one
+ * request must not be awaited by another).
+ */
+const reading = new Map<string, number>();
+
+/** Waits for the answer another request of this isolate is reading; undefined if it gave up or failed. */
+async function answerOfOtherRequest(
+  key: string,
+  generation: string,
+  flight: string,
+): Promise<string | undefined> {
+  for (let waited = 0; waited < WAIT_MS; waited += POLL_MS) {
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    const answer = kept.get(key);
+    if (answer?.generation === generation) return answer.body;
+    if (!reading.has(flight)) return undefined;
+  }
+  return undefined;
+}
+
+/** Reads the answer from Postgres and, when the generation is known, keeps it in both caches. */
+async function readAndStore(
+  deps: SearchDeps,
+  redis: Redis | undefined,
+  generation: string | undefined,
+  at: { prefix: string; query: string; key: string; asked: number },
+  from: string | null,
+  to: string | null,
+): Promise<{ body: string; cache: "miss" | "off" }> {
+  const { prefix, query, key, asked } = at;
   // The database is opened only on a miss: a cached answer needs no Postgres connection.
   const rows = await searchEvents(deps.db(), from, to);
   const body = JSON.stringify({ data: { events: rows.map(toContract) }, error: null });

@@ -4,12 +4,14 @@ import { createLogger } from "../../src/log";
 import type { Redis } from "../../src/redis/client";
 import { databaseScope, redisKeys } from "../../src/redis/keys";
 import { uniqueId } from "../support/keys";
-import { testRedis } from "../support/services";
+import { testDb, testRedis } from "../support/services";
 
 const redis = testRedis();
+const db = testDb();
 const written: string[] = [];
 afterAll(async () => {
   if (written.length) await redis.del(...written);
+  await db.close();
 });
 
 /** Stores an answer for `from` under `generation` of `scope`, as a search that missed would. */
@@ -92,6 +94,28 @@ describe("search answers kept in the isolate", () => {
     expect(eventsOf((await searchCatalogue(d, FROM, null)).body)[0]?.title).toBe("after");
     expect(replies).toHaveLength(3);
     expect(replies[2]).toEqual([8]);
+  });
+
+  it("reads an answer from Postgres once when several requests miss it together", async () => {
+    const scope = uniqueId("scope");
+    written.push(
+      redisKeys.searchGeneration(scope),
+      `${redisKeys.searchCachePrefix(scope)}0:2099-01-01T00:00:00|`,
+    );
+    let opened = 0;
+    const d: SearchDeps = {
+      ...deps(scope).deps,
+      db: () => {
+        opened++;
+        return db.db;
+      },
+    };
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => searchCatalogue(d, "2099-01-01T00:00:00", null)),
+    );
+    expect(opened).toBe(1);
+    expect(answers.map((a) => a.cache).sort()).toEqual(["hit", "hit", "hit", "hit", "miss"]);
+    expect(new Set(answers.map((a) => a.body)).size).toBe(1);
   });
 });
 
