@@ -1,3 +1,5 @@
+import { loadConfig } from "../../src/config";
+import { createDb, type Db, type DbHandle } from "../../src/db/client";
 import { createLogger } from "../../src/log";
 import { consumeGpsFixes } from "./gps-fixes";
 import { consumeNotification } from "./notifications";
@@ -9,7 +11,15 @@ export type ConsumerResult =
   | { outcome: "retry"; reason: string }
   | { outcome: "poison"; reason: string };
 
-type Consumer = (body: unknown, env: Env, attempts: number) => Promise<ConsumerResult>;
+/**
+ * I/O shared by the messages of one batch: one Postgres connection, opened on first use and closed
+ * when the batch is done, instead of one per message.
+ */
+export interface BatchIo {
+  db(): Db;
+}
+
+type Consumer = (body: unknown, env: Env, attempts: number, io: BatchIo) => Promise<ConsumerResult>;
 
 /** Consumers by queue name (the names in wrangler.toml). */
 const consumers: Record<string, Consumer> = {
@@ -31,28 +41,48 @@ export function retryDelaySeconds(attempts: number): number {
 export async function handleQueue(batch: MessageBatch, env: Env): Promise<void> {
   const log = createLogger("info", { queue: batch.queue });
   const consumer = consumers[batch.queue];
-  for (const message of batch.messages) {
-    let result: ConsumerResult;
-    if (!consumer) {
-      result = { outcome: "retry", reason: `no consumer for queue ${batch.queue} yet` };
-    } else {
-      try {
-        result = await consumer(message.body, env, message.attempts);
-      } catch (error) {
-        result = { outcome: "retry", reason: error instanceof Error ? error.message : String(error) };
-      }
+  let handle: DbHandle | undefined;
+  const io: BatchIo = {
+    db: () => {
+      handle ??= createDb(loadConfig(env), 1);
+      return handle.db;
+    },
+  };
+  try {
+    for (const message of batch.messages) await settle(message, consumer, env, io, log);
+  } finally {
+    await handle?.close().catch(() => {});
+  }
+}
+
+/** Runs one message through its consumer and acks or retries it by the outcome. */
+async function settle(
+  message: Message,
+  consumer: Consumer | undefined,
+  env: Env,
+  io: BatchIo,
+  log: ReturnType<typeof createLogger>,
+): Promise<void> {
+  let result: ConsumerResult;
+  if (!consumer) {
+    result = { outcome: "retry", reason: "no consumer for this queue yet" };
+  } else {
+    try {
+      result = await consumer(message.body, env, message.attempts, io);
+    } catch (error) {
+      result = { outcome: "retry", reason: error instanceof Error ? error.message : String(error) };
     }
-    if (result.outcome === "ack") {
-      message.ack();
-    } else if (result.outcome === "poison") {
-      log.error("poison message; sending towards the dead-letter queue", {
-        id: message.id,
-        reason: result.reason,
-      });
-      message.retry({ delaySeconds: 0 });
-    } else {
-      log.warn("message retried", { id: message.id, attempts: message.attempts, reason: result.reason });
-      message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
-    }
+  }
+  if (result.outcome === "ack") {
+    message.ack();
+  } else if (result.outcome === "poison") {
+    log.error("poison message; sending towards the dead-letter queue", {
+      id: message.id,
+      reason: result.reason,
+    });
+    message.retry({ delaySeconds: 0 });
+  } else {
+    log.warn("message retried", { id: message.id, attempts: message.attempts, reason: result.reason });
+    message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
   }
 }

@@ -1,9 +1,7 @@
-import { loadConfig } from "../../src/config";
-import { createDb } from "../../src/db/client";
 import { deliver } from "../../src/notifications/delivery";
 import { getNotification, getSeller, recordAttempt } from "../../src/notifications/repo";
 import { notificationMessageSchema } from "../../src/notifications/schemas";
-import type { ConsumerResult } from "./index";
+import type { BatchIo, ConsumerResult } from "./index";
 
 /**
  * Delivery attempts before a notification is marked failed; the message is then retried once more
@@ -18,37 +16,33 @@ export const NOTIFICATION_ATTEMPTS = 9;
  */
 export async function consumeNotification(
   body: unknown,
-  env: Env,
+  _env: Env,
   attempts: number,
+  io: BatchIo,
 ): Promise<ConsumerResult> {
   const parsed = notificationMessageSchema.safeParse(body);
   if (!parsed.success) return { outcome: "poison", reason: "not a notification message" };
-  const config = loadConfig(env);
-  const handle = createDb(config, 1);
-  try {
-    const notification = await getNotification(handle.db, parsed.data.notificationId);
-    if (!notification) return { outcome: "poison", reason: `no notification ${parsed.data.notificationId}` };
-    if (notification.status === "delivered") return { outcome: "ack" };
-    const seller = await getSeller(handle.db, notification.sellerId);
-    if (!seller?.webhookUrl) {
-      // Nothing to deliver to: the notification stays stored and listed in the seller's history.
-      await recordAttempt(handle.db, notification.id, { status: "stored" });
-      return { outcome: "ack" };
-    }
-    const result = await deliver(notification, seller, Math.floor(Date.now() / 1000));
-    if (result.ok) {
-      await recordAttempt(handle.db, notification.id, { status: "delivered" });
-      return { outcome: "ack" };
-    }
-    const last = attempts >= NOTIFICATION_ATTEMPTS;
-    await recordAttempt(handle.db, notification.id, {
-      status: last ? "failed" : "pending",
-      error: result.error,
-    });
-    return last
-      ? { outcome: "poison", reason: `gave up after ${attempts} attempts: ${result.error}` }
-      : { outcome: "retry", reason: result.error };
-  } finally {
-    await handle.close().catch(() => {});
+  const db = io.db();
+  const notification = await getNotification(db, parsed.data.notificationId);
+  if (!notification) return { outcome: "poison", reason: `no notification ${parsed.data.notificationId}` };
+  if (notification.status === "delivered") return { outcome: "ack" };
+  const seller = await getSeller(db, notification.sellerId);
+  if (!seller?.webhookUrl) {
+    // Nothing to deliver to: the notification stays stored and listed in the seller's history.
+    await recordAttempt(db, notification.id, { status: "stored" });
+    return { outcome: "ack" };
   }
+  const result = await deliver(notification, seller, Math.floor(Date.now() / 1000));
+  if (result.ok) {
+    await recordAttempt(db, notification.id, { status: "delivered" });
+    return { outcome: "ack" };
+  }
+  const last = attempts >= NOTIFICATION_ATTEMPTS;
+  await recordAttempt(db, notification.id, {
+    status: last ? "failed" : "pending",
+    error: result.error,
+  });
+  return last
+    ? { outcome: "poison", reason: `gave up after ${attempts} attempts: ${result.error}` }
+    : { outcome: "retry", reason: result.error };
 }
