@@ -78,6 +78,20 @@ function parse(args: string[]): ScansOptions {
   return { ...o, configured: Math.min(o.configured, o.sellers) };
 }
 
+/** The rows a 503 of `POST /v1/scans` names as not recorded, or undefined if it names none. */
+function notRecorded(answer: { status: number; body: string }): Set<number> | undefined {
+  if (answer.status !== 503) return undefined;
+  try {
+    const problem = JSON.parse(answer.body) as { errors?: { field: string; rule: string }[] };
+    const rows = (problem.errors ?? [])
+      .filter((e) => e.rule === "not_recorded")
+      .map((e) => Number(/^body\.scans\.(\d+)$/.exec(e.field)?.[1]));
+    return rows.length > 0 && rows.every(Number.isInteger) ? new Set(rows) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The warnings and errors of several workerd processes, counted together. */
 function mergeLogs(all: WorkerLogs[]): WorkerLogs {
   const byMessage = new Map<string, number>();
@@ -191,8 +205,10 @@ export async function run(args: string[]): Promise<void> {
 
     // The requests in flight are shared out between the processes.
     const perClient = Math.max(1, Math.round(opts.concurrency / shards));
+    // A long timeout: a request given up on while the Worker still records it would be sent again,
+    // and scans resent after their seller's notification went out start a second one.
     for (const w of workers)
-      clients.push(new JsonClient(w.url, perClient, { authorization: `Bearer ${apiKey}` }));
+      clients.push(new JsonClient(w.url, perClient, { authorization: `Bearer ${apiKey}` }, 600_000));
     const eachShard = (send: (client: JsonClient, i: number) => Promise<PostStats>) =>
       Promise.all(clients.map(send)).then(mergeStats);
     let created = 0;
@@ -232,8 +248,14 @@ export async function run(args: string[]): Promise<void> {
         requestBodies(sellerIds.filter(inShard(i)), (id) => packages.get(id) ?? [], opts),
         {
           concurrency: perClient,
-          // Scans are idempotent (a package already pending is kept once), so a resend is harmless.
           maxRetries: 10,
+          // A 503 names the rows not recorded: only those go again (the rest count as accepted).
+          narrow: (answer, body) => {
+            const named = notRecorded(answer);
+            if (named === undefined) return body;
+            accepted += body.scans.length - named.size;
+            return { scans: body.scans.filter((_, i) => named.has(i)) };
+          },
           // A seller rate paces the requests (each carries whole sellers); none sends as fast as it can.
           paceMs: opts.rate > 0 ? (Math.floor(opts.batch / opts.scans) / (opts.rate / shards)) * 1000 : 0,
         },

@@ -112,12 +112,17 @@ export interface PostStats {
 }
 
 /** How `sendBatches` sends. */
-export interface SendOptions {
+export interface SendOptions<B = unknown> {
   concurrency: number;
   /** Retries of one body before it counts as failed; 5 by default. */
   maxRetries?: number;
   /** Body `i` is not sent before `i × paceMs` after the first: a steady offered load. */
   paceMs?: number;
+  /**
+   * After a retryable answer, what to send next time instead of the whole body (the rows the API
+   * named as not recorded, say), so that rows already recorded are not sent twice.
+   */
+  narrow?: (answer: Answer, body: B) => B;
 }
 
 /**
@@ -131,7 +136,7 @@ export async function sendBatches<B>(
   method: "POST" | "PUT",
   path: string | ((body: B) => string),
   bodies: readonly B[],
-  opts: SendOptions,
+  opts: SendOptions<B>,
   onAnswer: (answer: Answer, body: B, index: number) => void,
 ): Promise<PostStats> {
   const maxRetries = opts.maxRetries ?? 5;
@@ -149,6 +154,7 @@ export async function sendBatches<B>(
     const due = stats.startedAt + index * (opts.paceMs ?? 0);
     if (Date.now() < due) await new Promise((r) => setTimeout(r, due - Date.now()));
     let why = "";
+    let current = body;
     for (let attempt = 0; attempt <= maxRetries; attempt++) {
       if (attempt > 0) {
         stats.retries++;
@@ -157,13 +163,14 @@ export async function sendBatches<B>(
       stats.requests++;
       let answer: Answer;
       try {
-        answer = await client.request(method, typeof path === "string" ? path : path(body), body);
+        answer = await client.request(method, typeof path === "string" ? path : path(current), current);
       } catch (error) {
         why = String(error);
         continue;
       }
       if (RETRIED.has(answer.status)) {
         why = `${answer.status} ${answer.body.slice(0, 200)}`;
+        if (opts.narrow) current = opts.narrow(answer, current);
         continue;
       }
       latencies.push(answer.ms);

@@ -79,12 +79,23 @@ export const scans = createRouter().openapi(route, async (c) => {
       };
     }),
   );
-  const failed = results.filter((r) => r.status === "rejected");
-  if (failed.length > 0) {
-    c.var.log.error("scans not recorded", { sellers_failed: failed.length });
+  const sellerIds = [...bySeller.keys()];
+  const failed = new Set(sellerIds.filter((_, i) => results[i]?.status === "rejected"));
+  if (failed.size > 0) {
+    c.var.log.error("scans not recorded", { sellers_failed: failed.size });
+    // Name exactly the rows not recorded, so a client resends those and not the ones that were:
+    // a resent scan whose notification went out meanwhile would start a new one.
+    const invalid = new Set(rejected.map((r) => r.index));
+    const errors = rows.flatMap((row, index) => {
+      const sellerId = (row as { seller_id?: unknown }).seller_id;
+      if (invalid.has(index) || typeof sellerId !== "string" || !failed.has(sellerId)) return [];
+      const field = "scans" in body ? `body.scans.${index}` : "body";
+      return [{ field, rule: "not_recorded", message: `seller ${sellerId}'s pending set did not answer` }];
+    });
     throw new AppError(
       "dependency_unavailable",
-      "some scans could not be recorded; send the request again (repeats are harmless)",
+      "some scans could not be recorded: send the rows named in errors again (the others were recorded)",
+      errors,
     );
   }
   const sellers = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
