@@ -6,6 +6,7 @@ import { simulate } from "../simulate/simulation";
 import { RespClient } from "../stack/resp";
 import { ensureStack } from "../stack/stack";
 import { appDb, ensureBenchDatabase, warmPool } from "./lib/bench-pg";
+import { benchBindings } from "./lib/bindings";
 import { cpuRoots, measureCpu } from "./lib/cpu";
 import { drive } from "./lib/drive";
 import { JsonClient } from "./lib/http-json";
@@ -128,16 +129,7 @@ export async function run(args: string[]): Promise<void> {
     const apiKey = `bench_${randomBytes(16).toString("hex")}`;
     worker = await serveFullWorker({
       stateRoot: opts.stateRoot,
-      bindings: {
-        ENVIRONMENT: "development",
-        LOG_LEVEL: "warn",
-        DATABASE_URL: stack.postgres.pooledUrl(DATABASE),
-        UPSTASH_REDIS_REST_URL: stack.bridge.url,
-        UPSTASH_REDIS_REST_TOKEN: stack.bridge.token,
-        NEON_LOCAL_PROXY: stack.proxy,
-        REDIS_RETRIES: "0",
-        API_KEYS: JSON.stringify([{ id: "bench", key: apiKey, scopes: ["admin"] }]),
-      },
+      bindings: benchBindings(stack, DATABASE, apiKey, ["admin"]),
     });
     pinger = new KeepAliveClient(worker.url, 32);
     const ping = await drive(() => (pinger as KeepAliveClient).ok("/ping"), {

@@ -6,6 +6,7 @@ import { redisKeys } from "../../src/redis/keys";
 import { loadProfiles, queryPoints } from "../load/profiles";
 import type { RespValue } from "../stack/resp";
 import { ensureStack, type StackHandle } from "../stack/stack";
+import { benchBindings } from "./lib/bindings";
 import { drive, type Measured } from "./lib/drive";
 import { NaiveIndex, type NearbyQuery, settledMemory } from "./lib/naive";
 import { checkNearby } from "./lib/nearby-check";
@@ -266,17 +267,7 @@ export async function run(args: string[]): Promise<void> {
   try {
     if (!opts.skipHttp) {
       note("building the production bundle and serving it with Miniflare…");
-      worker = await serveBundle({
-        ENVIRONMENT: "development",
-        // One JSON log line per request would flood this process's output; warnings still show.
-        LOG_LEVEL: "warn",
-        DATABASE_URL: stack.postgres.pooledUrl(DATABASE),
-        UPSTASH_REDIS_REST_URL: stack.bridge.url,
-        UPSTASH_REDIS_REST_TOKEN: stack.bridge.token,
-        NEON_LOCAL_PROXY: stack.proxy,
-        REDIS_RETRIES: "0",
-        API_KEYS: JSON.stringify([{ id: "bench", key: apiKey, scopes: ["read"] }]),
-      });
+      worker = await serveBundle(benchBindings(stack, DATABASE, apiKey, ["read"]));
       http = new KeepAliveClient(worker.url, 32, { authorization: `Bearer ${apiKey}` });
     }
     const ctx: Ctx = { stack, url, redis, pg, http, opts };

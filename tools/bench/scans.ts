@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { ensureStack } from "../stack/stack";
 import { appDb, connectionCost, ensureBenchDatabase } from "./lib/bench-pg";
+import { benchBindings } from "./lib/bindings";
 import { childPids, cpuRoots, measureCpu } from "./lib/cpu";
 import { drive } from "./lib/drive";
 import { JsonClient, mergeStats, type PostStats, sendBatches } from "./lib/http-json";
@@ -179,17 +180,9 @@ export async function run(args: string[]): Promise<void> {
       workers.push(
         await serveFullWorker({
           stateRoot: opts.stateRoot,
-          bindings: {
-            ENVIRONMENT: "development",
-            LOG_LEVEL: "warn",
-            DATABASE_URL: stack.postgres.pooledUrl(DATABASE),
-            UPSTASH_REDIS_REST_URL: stack.bridge.url,
-            UPSTASH_REDIS_REST_TOKEN: stack.bridge.token,
-            NEON_LOCAL_PROXY: stack.proxy,
-            REDIS_RETRIES: "0",
+          bindings: benchBindings(stack, DATABASE, apiKey, ["admin"], {
             SELLER_QUIET_PERIOD_S: String(opts.quiet),
-            API_KEYS: JSON.stringify([{ id: "bench", key: apiKey, scopes: ["admin"] }]),
-          },
+          }),
         }),
       );
     }

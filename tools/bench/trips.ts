@@ -7,6 +7,7 @@ import { DEFAULT_REGIONS, generateTrips, loadTrips } from "../load/trips";
 import { rollupMismatches } from "../load/trips-verify";
 import { ensureStack, type StackHandle } from "../stack/stack";
 import { appDb, ensureBenchDatabase } from "./lib/bench-pg";
+import { benchBindings } from "./lib/bindings";
 import { ingestBulkCopy, ingestChunksDirect, ingestOverHttp } from "./lib/trips-ingest";
 import { measureShape, queryShapes, tripSizes } from "./lib/trips-queries";
 import { type SizeRun, type TripsReport, tripsMarkdown } from "./lib/trips-report";
@@ -83,17 +84,9 @@ async function ingestion(stack: StackHandle, url: string, db: DbHandle, opts: Tr
   try {
     worker = await serveFullWorker({
       stateRoot: opts.stateRoot,
-      bindings: {
-        ENVIRONMENT: "development",
-        LOG_LEVEL: "warn",
-        DATABASE_URL: url,
-        UPSTASH_REDIS_REST_URL: stack.bridge.url,
-        UPSTASH_REDIS_REST_TOKEN: stack.bridge.token,
-        NEON_LOCAL_PROXY: stack.proxy,
-        REDIS_RETRIES: "0",
+      bindings: benchBindings(stack, DATABASE, apiKey, ["admin"], {
         TRIPS_H3_RESOLUTION: String(opts.resolution),
-        API_KEYS: JSON.stringify([{ id: "bench", key: apiKey, scopes: ["admin"] }]),
-      },
+      }),
     });
     await truncate(db);
     const http = await ingestOverHttp(worker.url, apiKey, db, rows, opts.uploads, opts.deadline * 1000, note);
