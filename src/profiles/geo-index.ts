@@ -1,5 +1,4 @@
 import type { Redis } from "../redis/client";
-import { redisKeys } from "../redis/keys";
 import type { NearbyHit } from "./schemas";
 
 /**
@@ -8,86 +7,85 @@ import type { NearbyHit } from "./schemas";
  * the script starts where the local density says k points will fit and, while fewer than k came
  * back, widens to where the density seen so far says they will (at least ×1.5, ×4 when nothing was
  * found), never past the caller's radius. Any k members found within a radius s are exactly the k
- * nearest overall: everything outside s is farther. Each query learns the density from the distance
- * of its k-th nearest and keeps it per cell of about 1 km (and, as the fallback for a cell not
- * queried yet, per 5 km cell), so the next query there starts just beyond it; the hint is written
- * only when it moved by more than a tenth. Members come back with their geohash only (no distances
- * or coordinates, which Lua would have to convert): the app decodes them as Redis would.
+ * nearest overall: everything outside s is farther.
  *
- * KEYS[1] = GEO key, KEYS[2] = density hints; ARGV = lon, lat, radius_m, k, fallback start_m,
- * fine hint field, coarse hint field (see {@link adaptiveArgs}).
- * Returns { [member, hash]..., searched radius, rounds }.
+ * The local density comes from the index itself: the members of a GEO key are a sorted set scored
+ * by 52-bit geohash, so the members of one geohash cell are one score range, and `ZCOUNT` counts
+ * them in O(log n) without reading them. The app passes the ranges of the cells holding the query
+ * point at a few sizes (finest first, see {@link densityCells}); the first cell holding at least k
+ * members gives the density, and the search starts at 1.3× the radius that density says k members
+ * need (1.3 measured cheapest: a smaller margin needs a second search more often, a larger one
+ * reads more points). The script keeps no state and writes nothing. Members come back with their
+ * geohash only (no distances or coordinates, which Lua would have to convert): the app decodes
+ * them as Redis would.
+ *
+ * KEYS[1] = GEO key; ARGV = lon, lat, radius_m, k, fallback start_m, then per cell: min score,
+ * max score (exclusive), area in m². Returns { [member, hash]..., searched radius, rounds }.
  */
 export const ADAPTIVE_NEARBY_LUA = `
 local lon, lat = tonumber(ARGV[1]), tonumber(ARGV[2])
 local r, k = tonumber(ARGV[3]), tonumber(ARGV[4])
 local s = tonumber(ARGV[5])
-local hints = redis.call('HMGET', KEYS[2], ARGV[6], ARGV[7])
-local known = tonumber(hints[1] or '')
-local density = known or tonumber(hints[2] or '') or 0
-if density > 0 then s = 1.15 * math.sqrt(k / (math.pi * density)) end
+for i = 6, #ARGV, 3 do
+  local c = redis.call('ZCOUNT', KEYS[1], ARGV[i], '(' .. ARGV[i + 1])
+  if c >= k then
+    s = 1.3 * math.sqrt(k * tonumber(ARGV[i + 2]) / (math.pi * c))
+    break
+  end
+end
 -- Close to the whole radius anyway: one search of it is cheaper than two.
 if s > 0.6 * r then s = r end
 if s < 10 then s = math.min(10, r) end
--- The centre of a 52-bit geohash cell (latitude bits at even positions), as Redis decodes it.
-local function centre(h)
-  local hi = math.floor(h / 4294967296)
-  local lo = h - hi * 4294967296
-  local la, lo2 = 0, 0
-  for i = 0, 15 do
-    la = la + (math.floor(lo / 2 ^ (2 * i)) % 2) * 2 ^ i
-    lo2 = lo2 + (math.floor(lo / 2 ^ (2 * i + 1)) % 2) * 2 ^ i
-  end
-  for i = 0, 9 do
-    la = la + (math.floor(hi / 2 ^ (2 * i)) % 2) * 2 ^ (16 + i)
-    lo2 = lo2 + (math.floor(hi / 2 ^ (2 * i + 1)) % 2) * 2 ^ (16 + i)
-  end
-  return -85.05112878 + (la + 0.5) / 67108864 * 170.10225756, -180 + (lo2 + 0.5) / 67108864 * 360
-end
 local rounds = 0
 while true do
   rounds = rounds + 1
   local hits = redis.call('GEOSEARCH', KEYS[1], 'FROMLONLAT', lon, lat, 'BYRADIUS', s, 'm', 'ASC', 'COUNT', k, 'WITHHASH')
   local n = #hits
-  if n >= k or s >= r then
-    if n >= k then
-      -- Learn the density from how far the k-th nearest really was, for the next query here.
-      local plat, plon = centre(tonumber(hits[n][2]))
-      local rad = math.pi / 180
-      local u = math.sin((plat - lat) * rad / 2)
-      local v = math.sin((plon - lon) * rad / 2)
-      local d = 2 * 6372797.560856 * math.asin(math.sqrt(u * u + math.cos(lat * rad) * math.cos(plat * rad) * v * v))
-      if d < 1 then d = 1 end
-      local seen = k / (math.pi * d * d)
-      if not known or math.abs(seen / known - 1) > 0.1 then
-        redis.call('HSET', KEYS[2], ARGV[6], tostring(seen), ARGV[7], tostring(seen))
-      end
-    end
-    return { hits, tostring(s), rounds }
-  end
+  if n >= k or s >= r then return { hits, tostring(s), rounds } end
   local grow = 4
   if n > 0 then grow = math.max(1.5, 1.15 * math.sqrt(k / n)) end
   s = math.min(r, s * grow)
 end
 `;
 
-/** Where the search starts in an area it knows nothing about: a sixteenth of the radius, at least 25 m. */
+/** Where the search starts where even the coarsest cell holds fewer than k: a sixteenth of the radius, at least 25 m. */
 export function startRadius(radiusM: number): number {
   return Math.min(radiusM, Math.max(25, radiusM / 16));
 }
 
+const LAT_MIN = -85.05112878;
+const LAT_MAX = 85.05112878;
+/** Bits per axis of a Redis GEO score (52 bits in all). */
+const STEP = 26;
+
+/** Geohash steps (bits per axis) of the cells whose counts give the density: about 470, 940 and 1,900 m wide at 40°. */
+const DENSITY_STEPS = [16, 15, 14];
+const METRES_PER_DEGREE = 111_320;
+
 /**
- * The density hint fields a query reads and updates: its cell of 0.01° (about 1 km) and, as the
- * fallback where that cell has no hint yet, its cell of 0.05° (about 5 km).
+ * The score ranges (min, max exclusive) and areas (m²) of the geohash cells holding the point at
+ * each of {@link DENSITY_STEPS}, finest first, as the script's ARGV expects.
  */
-export function hintCells(lat: number, lon: number): [fine: string, coarse: string] {
-  return [
-    `f${Math.floor(lat * 100)}:${Math.floor(lon * 100)}`,
-    `${Math.floor(lat * 20)}:${Math.floor(lon * 20)}`,
-  ];
+export function densityCells(lat: number, lon: number): string[] {
+  const latBits = Math.floor(((lat - LAT_MIN) / (LAT_MAX - LAT_MIN)) * 2 ** STEP);
+  const lonBits = Math.floor(((lon + 180) / 360) * 2 ** STEP);
+  const out: string[] = [];
+  for (const step of DENSITY_STEPS) {
+    // Interleave the top `step` bits of each axis, longitude above latitude, as Redis scores them.
+    let cell = 0;
+    for (let i = step - 1; i >= 0; i--) {
+      const bit = STEP - step + i;
+      cell = cell * 4 + (Math.floor(lonBits / 2 ** bit) % 2) * 2 + (Math.floor(latBits / 2 ** bit) % 2);
+    }
+    const width = 2 ** (2 * (STEP - step));
+    const heightM = ((LAT_MAX - LAT_MIN) / 2 ** step) * METRES_PER_DEGREE;
+    const widthM = (360 / 2 ** step) * METRES_PER_DEGREE * Math.cos((lat * Math.PI) / 180);
+    out.push(String(cell * width), String((cell + 1) * width), String(Math.round(heightM * widthM)));
+  }
+  return out;
 }
 
-/** A nearby query as the script's ARGV; `start` is where it starts without a hint. */
+/** A nearby query as the script's ARGV; `start` is where it starts without a density. */
 export function adaptiveArgs(
   q: { lat: number; lon: number; radiusM: number; limit: number },
   start = startRadius(q.radiusM),
@@ -98,13 +96,10 @@ export function adaptiveArgs(
     String(q.radiusM),
     String(q.limit),
     String(start),
-    ...hintCells(q.lat, q.lon),
+    ...densityCells(q.lat, q.lon),
   ];
 }
 
-const LAT_MIN = -85.05112878;
-const LAT_MAX = 85.05112878;
-const STEP = 26;
 /** The Earth radius Redis GEO measures with, in metres. */
 const REDIS_EARTH_RADIUS_M = 6_372_797.560856;
 
@@ -178,7 +173,7 @@ export async function nearbyRedis(
   key: string,
   q: { lat: number; lon: number; radiusM: number; limit: number },
 ): Promise<RedisNearbyResult> {
-  const keys = [key, redisKeys.densityHints(key)];
+  const keys = [key];
   const args = adaptiveArgs(q);
   type Reply = [RawHashHit[], string, number];
   let reply: Reply;

@@ -10,8 +10,6 @@ export const redisKeys = {
   courierState: (courierId: string) => `courier:${courierId}:state`,
   /** GEO set of live profiles: member = profile id. The one key nearby search reads. */
   profiles: () => "geo:profiles",
-  /** Density hints of a GEO index: points per m² by coarse cell, learned by the nearby script. */
-  densityHints: (indexKey: string) => `${indexKey}:density`,
   /** A full rebuild's private copy of the profile index, renamed over `profiles()` when complete. */
   profilesBuild: (buildId: string) => `geo:profiles:build:${buildId}`,
   /** Hash of the Postgres → Redis profile sync: watermark, counters, last error, rebuild progress. */

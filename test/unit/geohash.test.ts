@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decodeGeohash, redisDistance } from "../../src/profiles/geo-index";
+import { decodeGeohash, densityCells, redisDistance } from "../../src/profiles/geo-index";
 import { seeded } from "../support/geo";
 import { uniqueId } from "../support/keys";
 import { testRedis } from "../support/services";
@@ -31,6 +31,46 @@ describe("decoding Redis GEO hashes", () => {
         expect(p.lat, String(member)).toBeCloseTo(Number(lat), 9);
         // Redis prints distances with 4 decimals (in km here).
         expect(redisDistance(q.lat, q.lon, p.lat, p.lon) / 1000).toBeCloseTo(Number(dist), 3);
+      }
+    } finally {
+      await redis.del(key);
+    }
+  });
+
+  it("names the score ranges of the cells that hold a point, as ZCOUNT counts them", async () => {
+    const redis = testRedis();
+    const key = uniqueId("geocells");
+    const random = seeded(7);
+    // A few thousand points around Madrid and a few far away, so the counts are not trivial.
+    const points = Array.from({ length: 3000 }, (_, i) => ({
+      longitude: -3.75 + (random() - 0.5) * 0.2,
+      latitude: 40.42 + (random() - 0.5) * 0.2,
+      member: `m${i}`,
+    }));
+    const [first, ...rest] = points;
+    if (!first) throw new Error("no points");
+    await redis.geoadd(key, first, ...rest);
+    try {
+      for (const p of points.slice(0, 25)) {
+        const score = Number(await redis.zscore(key, p.member));
+        const cells = densityCells(p.latitude, p.longitude);
+        expect(cells).toHaveLength(9);
+        let previous = 0;
+        for (let i = 0; i < cells.length; i += 3) {
+          const [min, max, area] = cells.slice(i, i + 3).map(Number) as [number, number, number];
+          // The point's own score lies in each of its cells, and coarser cells hold more.
+          expect(score).toBeGreaterThanOrEqual(min);
+          expect(score).toBeLessThan(max);
+          const count = await redis.zcount(key, min, `(${max}`);
+          const inside = points.filter((q) => {
+            const c = densityCells(q.latitude, q.longitude);
+            return c[i] === cells[i];
+          }).length;
+          expect(count).toBe(inside);
+          expect(count).toBeGreaterThanOrEqual(previous);
+          previous = count;
+          expect(area).toBeGreaterThan(0);
+        }
       }
     } finally {
       await redis.del(key);

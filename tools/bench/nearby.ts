@@ -168,7 +168,6 @@ async function benchSize(ctx: Ctx, size: number): Promise<SizeResult> {
   note(`\n== ${size.toLocaleString("en-US")} rows (${opts.city}, seed ${opts.seed})`);
   const loadBefore = loadavg()[0] as number;
   await redis.client.send(["DEL", redis.key]);
-  await redis.clearHints();
   const memBefore = await redis.usedMemory();
   const load = await loadProfiles({
     count: size,
@@ -274,7 +273,6 @@ export async function run(args: string[]): Promise<void> {
     for (const size of opts.sizes) results.push(await benchSize(ctx, size));
   } finally {
     await redis.client.send(["DEL", redis.key]).catch(() => undefined);
-    await redis.clearHints().catch(() => undefined);
     http?.close();
     await worker?.dispose();
     await redis.close();

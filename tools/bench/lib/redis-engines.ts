@@ -6,7 +6,6 @@ import {
   startRadius,
 } from "../../../src/profiles/geo-index";
 import type { NearbyHit } from "../../../src/profiles/schemas";
-import { redisKeys } from "../../../src/redis/keys";
 import { RespClient, RespError, type RespValue } from "../../stack/resp";
 import type { NearbyQuery } from "./naive";
 
@@ -81,18 +80,11 @@ export class RedisContenders {
   }
 
   /**
-   * The app's adaptive search, one EVALSHA with the app's density hints; hits (member and geohash)
+   * The app's adaptive search, one EVALSHA with the app's arguments; hits (member and geohash)
    * are decoded as the app does, or left unparsed (empty) when `parse` is false.
    */
   async adaptive(q: NearbyQuery, parse = true, start = startRadius(q.radiusM)): Promise<AdaptiveAnswer> {
-    const reply = await this.client.send([
-      "EVALSHA",
-      this.sha,
-      2,
-      this.key,
-      redisKeys.densityHints(this.key),
-      ...adaptiveArgs(q, start),
-    ]);
+    const reply = await this.client.send(["EVALSHA", this.sha, 1, this.key, ...adaptiveArgs(q, start)]);
     if (reply instanceof RespError) throw new Error(`Redis: ${reply.message}`);
     const [hits, searched, rounds] = reply as [RespValue, Buffer, number];
     if (!parse) return { hits: [], searchedRadiusM: Number(String(searched)), rounds };
@@ -107,11 +99,6 @@ export class RedisContenders {
       };
     });
     return { hits: decoded, searchedRadiusM: Number(String(searched)), rounds };
-  }
-
-  /** Forgets the density hints, so a run starts from what a fresh index knows. */
-  async clearHints(): Promise<void> {
-    await this.client.send(["DEL", redisKeys.densityHints(this.key)]);
   }
 
   /** Redis's `used_memory`, in bytes. */
