@@ -2,7 +2,7 @@ import type { Db } from "../db/client";
 import { type Logger, rootMessage } from "../log";
 import type { Redis, RedisOptions } from "../redis/client";
 import { redisKeys } from "../redis/keys";
-import { AnswerMemory } from "./answers";
+import { AnswerMemory, type KeptAnswer } from "./answers";
 import { FeedError, type FeedEvent, parseFeed, textChunks } from "./feed";
 import { applyFeed, type FeedChanges, recordPull, type SearchRow, searchEvents } from "./repo";
 
@@ -133,9 +133,10 @@ export const SEARCH_FRESH_MS = 1000;
 
 /**
  * Answers kept in this isolate, keyed by database scope and query, each tied to its generation.
- * Module scope on purpose: it outlives the request so the same answer is not fetched and
- * re-transferred on every search, and it holds strings only (no client, socket or pool). 16 M
- * characters hold the whole 10,000-event catalogue several times over, well inside 128 MB.
+ * Module scope on purpose: it outlives the request so the same answer is not fetched,
+ * re-transferred, encoded or compressed on every search, and it holds bytes only (no client,
+ * socket, stream or pool). 16 MiB hold the whole 10,000-event catalogue (1.8 MB, and its gzip copy)
+ * several times over, well inside 128 MB.
  */
 const kept = new AnswerMemory(16 * 1024 * 1024);
 
@@ -184,6 +185,17 @@ function generationKeys(scope: string, from: string | null, to: string | null): 
   return [redisKeys.searchGeneration(scope)];
 }
 
+/** A `/search` answer: the JSON as UTF-8 bytes, gzip-compressed when `encoding` says so. */
+export interface SearchAnswer {
+  body: Uint8Array;
+  encoding: "gzip" | "identity";
+  cache: "hit" | "miss" | "off";
+}
+
+const utf8 = new TextEncoder();
+/** `text` as UTF-8, in a buffer of its own (never a shared one). */
+const encoded = (text: string) => utf8.encode(text) as Uint8Array<ArrayBuffer>;
+
 /** What `searchCatalogue` needs; `scope` is `databaseScope(config.databaseUrl)`. */
 export interface SearchDeps {
   /** Opened only on a cache miss. */
@@ -196,23 +208,74 @@ export interface SearchDeps {
 }
 
 /**
- * The body of a `/search` answer for the range, as JSON text; never from the provider. In order:
- * the isolate's copy while its generation was confirmed less than {@link SEARCH_FRESH_MS} ago; the
- * isolate's copy once Redis confirms its generation is still current; Redis's entry for the current
- * generation; Postgres (stored in both caches). A Redis outage only costs the caches.
+ * The `/search` answer for the range; never from the provider. In order: the isolate's copy while
+ * its generation was confirmed less than {@link SEARCH_FRESH_MS} ago; the isolate's copy once Redis
+ * confirms its generation is still current; Redis's entry for the current generation; Postgres
+ * (stored in both caches). A Redis outage only costs the caches. With `gzip` (the client accepts
+ * it) a kept answer comes gzip-compressed, compressed once per answer and isolate: while one
+ * request compresses it, the others wait for that copy (an uncompressed answer to a client that
+ * accepts gzip would be compressed again for each of them on the way out).
  */
 export async function searchCatalogue(
   deps: SearchDeps,
   from: string | null,
   to: string | null,
-): Promise<{ body: string; cache: "hit" | "miss" | "off" }> {
+  opts: { gzip?: boolean } = {},
+): Promise<SearchAnswer> {
+  const found = await findAnswer(deps, from, to);
+  const { key, answer, cache } = found;
+  if (!opts.gzip || key === undefined) return { body: answer.bytes, encoding: "identity", cache };
+  if (answer.gzip) return { body: answer.gzip, encoding: "gzip", cache };
+  if (compressing.has(answer)) {
+    const gzip = await gzipOfOtherRequest(answer);
+    return gzip
+      ? { body: gzip, encoding: "gzip", cache }
+      : { body: answer.bytes, encoding: "identity", cache };
+  }
+  compressing.add(answer);
+  try {
+    kept.addGzip(key, answer, await gzipped(answer.bytes));
+    return { body: answer.gzip ?? answer.bytes, encoding: answer.gzip ? "gzip" : "identity", cache };
+  } catch (error) {
+    deps.log.warn("search answer not compressed", { error: rootMessage(error) });
+    return { body: answer.bytes, encoding: "identity", cache };
+  } finally {
+    compressing.delete(answer);
+  }
+}
+
+/**
+ * Kept answers one request of this isolate is compressing. Module scope like `kept`, and it holds
+ * the same objects: the stream lives and dies inside the request that compresses.
+ */
+const compressing = new WeakSet<KeptAnswer>();
+
+/** Waits for the gzip copy another request of this isolate is making; undefined if it failed or took too long. */
+async function gzipOfOtherRequest(answer: KeptAnswer): Promise<Uint8Array<ArrayBuffer> | undefined> {
+  for (let waited = 0; waited < WAIT_MS && compressing.has(answer); waited += POLL_MS)
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  return answer.gzip;
+}
+
+/** `bytes` gzip-compressed. */
+async function gzipped(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
+  const stream = new Blob([bytes]).stream().pipeThrough(new CompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+/** The answer for the range, and its key in `kept` unless it was not kept (Redis unavailable). */
+async function findAnswer(
+  deps: SearchDeps,
+  from: string | null,
+  to: string | null,
+): Promise<{ key?: string; answer: KeptAnswer; cache: SearchAnswer["cache"] }> {
   const now = deps.now ?? Date.now;
   const query = `${from ?? ""}|${to ?? ""}`;
   const prefix = redisKeys.searchCachePrefix(deps.scope);
   const key = `${prefix}${query}`;
   const mine = kept.get(key);
   const asked = now();
-  if (mine && asked - mine.confirmedAt < SEARCH_FRESH_MS) return { body: mine.body, cache: "hit" };
+  if (mine && asked - mine.confirmedAt < SEARCH_FRESH_MS) return { key, answer: mine, cache: "hit" };
   let redis: Redis | undefined;
   let generation: string | undefined;
   try {
@@ -225,12 +288,12 @@ export async function searchCatalogue(
     generation = String(gen);
     if (mine?.generation === generation) {
       mine.confirmedAt = asked;
-      return { body: mine.body, cache: "hit" };
+      return { key, answer: mine, cache: "hit" };
     }
     if (typeof cached === "string" && cached.startsWith("b:")) {
-      const body = cached.slice(2);
-      kept.set(key, { generation, body, confirmedAt: asked });
-      return { body, cache: "hit" };
+      const answer = { generation, bytes: encoded(cached.slice(2)), confirmedAt: asked };
+      kept.set(key, answer);
+      return { key, answer, cache: "hit" };
     }
   } catch (error) {
     deps.log.warn("search cache unavailable", { error: rootMessage(error) });
@@ -240,7 +303,7 @@ export async function searchCatalogue(
   // Checked and claimed with no await in between, so two requests cannot both see it free.
   if (generation !== undefined && started !== undefined && asked - started < WAIT_MS) {
     const waited = await answerOfOtherRequest(key, generation, flight);
-    if (waited !== undefined) return { body: waited, cache: "hit" };
+    if (waited !== undefined) return { key, answer: waited, cache: "hit" };
   }
   reading.set(flight, asked);
   try {
@@ -268,11 +331,11 @@ async function answerOfOtherRequest(
   key: string,
   generation: string,
   flight: string,
-): Promise<string | undefined> {
+): Promise<KeptAnswer | undefined> {
   for (let waited = 0; waited < WAIT_MS; waited += POLL_MS) {
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     const answer = kept.get(key);
-    if (answer?.generation === generation) return answer.body;
+    if (answer?.generation === generation) return answer;
     if (!reading.has(flight)) return undefined;
   }
   return undefined;
@@ -286,18 +349,20 @@ async function readAndStore(
   at: { prefix: string; query: string; key: string; asked: number },
   from: string | null,
   to: string | null,
-): Promise<{ body: string; cache: "miss" | "off" }> {
+): Promise<{ key?: string; answer: KeptAnswer; cache: "miss" | "off" }> {
   const { prefix, query, key, asked } = at;
   // The database is opened only on a miss: a cached answer needs no Postgres connection.
   const rows = await searchEvents(deps.db(), from, to);
   const body = JSON.stringify({ data: { events: rows.map(toContract) }, error: null });
+  const answer: KeptAnswer = { generation: generation ?? "", bytes: encoded(body), confirmedAt: asked };
   if (redis && generation !== undefined) {
     // Read after the generation was: if a pull changed the catalogue in between, this answer is
     // filed under the older generation, which is never read again.
-    kept.set(key, { generation, body, confirmedAt: asked });
+    kept.set(key, answer);
     await redis
       .set(`${prefix}${generation}:${query}`, `b:${body}`, { ex: CACHE_TTL_S })
       .catch((error) => deps.log.warn("search cache not written", { error: rootMessage(error) }));
+    return { key, answer, cache: "miss" };
   }
-  return { body, cache: generation === undefined ? "off" : "miss" };
+  return { answer, cache: "off" };
 }

@@ -148,6 +148,33 @@ describe("event catalogue from the provider feed", () => {
     ]);
   });
 
+  it("answers a client that accepts gzip with the identity answer's exact bytes, gzip-compressed", async () => {
+    const path = "http://geoedge.test/search?starts_at=2021-01-01T00:00:00";
+    const identity = await exports.default.fetch(path);
+    expect(identity.headers.get("content-encoding")).toBeNull();
+    const plain = new Uint8Array(await identity.arrayBuffer());
+    expect(plain.byteLength).toBeGreaterThan(100);
+    // The Worker's own Response, as the runtime would send it (a fetch through the binding would
+    // hand back the body decoded). The first compresses the kept answer; the second gets that copy.
+    for (let i = 0; i < 2; i++) {
+      const ctx = createExecutionContext();
+      const request = new Request(path, { headers: { "accept-encoding": "gzip, deflate, br" } });
+      const res = await worker.fetch(request as Parameters<typeof worker.fetch>[0], env, ctx);
+      await waitOnExecutionContext(ctx);
+      expect([res.status, res.headers.get("content-encoding"), res.headers.get("x-cache")]).toEqual([
+        200,
+        "gzip",
+        "hit",
+      ]);
+      expect(res.headers.get("x-request-id")).toBeTruthy();
+      const body = res.body?.pipeThrough(new DecompressionStream("gzip"));
+      expect(new Uint8Array(await new Response(body).arrayBuffer())).toEqual(plain);
+    }
+    const refused = await exports.default.fetch(path, { headers: { "accept-encoding": "gzip;q=0, br" } });
+    expect(refused.headers.get("content-encoding")).toBeNull();
+    expect(new Uint8Array(await refused.arrayBuffer())).toEqual(plain);
+  });
+
   it("changes nothing on a malformed or truncated feed, and records why", async () => {
     const before = await search();
     const result = await pullProvider(deps, sample("malformed"));

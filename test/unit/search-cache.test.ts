@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
+import { AnswerMemory } from "../../src/events/answers";
 import { SEARCH_FRESH_MS, type SearchDeps, searchCatalogue } from "../../src/events/service";
 import { createLogger } from "../../src/log";
 import type { Redis } from "../../src/redis/client";
@@ -56,8 +57,13 @@ function deps(scope: string) {
 }
 
 const FROM = "2031-05-01T00:00:00";
-const eventsOf = (body: string) =>
-  (JSON.parse(body) as { data: { events: { title: string }[] } }).data.events;
+const text = (body: Uint8Array) => new TextDecoder().decode(body);
+const eventsOf = (body: Uint8Array) =>
+  (JSON.parse(text(body)) as { data: { events: { title: string }[] } }).data.events;
+const gunzip = async (body: Uint8Array) =>
+  new Uint8Array(
+    await new Response(new Blob([body]).stream().pipeThrough(new DecompressionStream("gzip"))).arrayBuffer(),
+  );
 const answer = (title: string) => JSON.stringify({ data: { events: [{ title }] }, error: null });
 
 describe("search answers kept in the isolate", () => {
@@ -116,6 +122,43 @@ describe("search answers kept in the isolate", () => {
     expect(opened).toBe(1);
     expect(answers.map((a) => a.cache).sort()).toEqual(["hit", "hit", "hit", "hit", "miss"]);
     expect(new Set(answers.map((a) => a.body)).size).toBe(1);
+  });
+});
+
+describe("gzip answers", () => {
+  it("gives a client that accepts gzip the identity answer's exact bytes, compressed once", async () => {
+    const scope = uniqueId("scope");
+    await setGeneration(scope, 4);
+    const body = JSON.stringify({
+      data: { events: Array.from({ length: 200 }, (_, i) => ({ title: `Concierto ñ ${i}` })) },
+      error: null,
+    });
+    await storeAnswer(scope, 4, FROM, body);
+    const { deps: d } = deps(scope);
+    const identity = await searchCatalogue(d, FROM, null);
+    expect([identity.encoding, text(identity.body)]).toEqual(["identity", body]);
+    const gzip = await searchCatalogue(d, FROM, null, { gzip: true });
+    expect(gzip.encoding).toBe("gzip");
+    expect(gzip.body.byteLength).toBeLessThan(identity.body.byteLength);
+    expect(await gunzip(gzip.body)).toEqual(identity.body);
+    // Kept: the next gzip request gets the same compressed bytes, not a new compression.
+    expect((await searchCatalogue(d, FROM, null, { gzip: true })).body).toBe(gzip.body);
+    expect((await searchCatalogue(d, FROM, null)).body).toBe(identity.body);
+  });
+
+  it("counts both copies of an answer against the isolate's bound", () => {
+    const memory = new AnswerMemory(100);
+    const a = { generation: "1", bytes: new Uint8Array(40), confirmedAt: 0 };
+    const b = { generation: "1", bytes: new Uint8Array(40), confirmedAt: 0 };
+    memory.set("a", a);
+    memory.set("b", b);
+    expect(memory.size).toBe(80);
+    memory.addGzip("b", b, new Uint8Array(30));
+    // 110 bytes is over the bound: the oldest answer goes.
+    expect([memory.size, memory.get("a"), memory.get("b")]).toEqual([70, undefined, b]);
+    // A gzip copy of an answer no longer kept is not counted.
+    memory.addGzip("a", a, new Uint8Array(10));
+    expect(memory.size).toBe(70);
   });
 });
 

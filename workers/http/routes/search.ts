@@ -57,6 +57,17 @@ const route = createRoute({
 
 const fail = (code: string, message: string) => ({ data: null, error: { code, message } });
 
+/** Whether an `Accept-Encoding` header accepts gzip (named or `*`, with a weight above 0). */
+function acceptsGzip(header: string | undefined): boolean {
+  for (const part of (header ?? "").toLowerCase().split(",")) {
+    const [coding, ...params] = part.split(";").map((p) => p.trim());
+    if (coding !== "gzip" && coding !== "*") continue;
+    const q = params.find((p) => p.startsWith("q="));
+    if (q === undefined || Number(q.slice(2)) > 0) return true;
+  }
+  return false;
+}
+
 /** `GET /search`: the one route that keeps the search contract's own error shape. */
 export const search = createRouter().openapi(
   route,
@@ -64,7 +75,7 @@ export const search = createRouter().openapi(
     const q = c.req.valid("query");
     const config = c.var.config;
     try {
-      const { body, cache } = await searchCatalogue(
+      const answer = await searchCatalogue(
         {
           db: c.var.db,
           // Its own lean client, built only if the isolate's copy of the answer needs confirming.
@@ -74,9 +85,17 @@ export const search = createRouter().openapi(
         },
         q.starts_at?.slice(0, 19) ?? null,
         q.ends_at?.slice(0, 19) ?? null,
+        { gzip: acceptsGzip(c.req.header("accept-encoding")) },
       );
-      c.header("x-cache", cache);
-      return c.body(body, 200, { "content-type": "application/json" }) as never;
+      // Headers through Hono, so the middleware's (X-Request-Id) are kept; the body as bytes the
+      // runtime sends as they are ("manual"), since a gzip answer is compressed already.
+      const { headers } = c.body(null, 200, {
+        "content-type": "application/json",
+        "x-cache": answer.cache,
+        vary: "accept-encoding",
+        ...(answer.encoding === "gzip" ? { "content-encoding": "gzip" } : {}),
+      });
+      return new Response(answer.body, { status: 200, headers, encodeBody: "manual" }) as never;
     } catch (error) {
       c.var.log.error("search failed", { error: rootMessage(error) });
       return c.json(fail("internal_error", "the search failed; quote the request id when reporting it"), 500);
