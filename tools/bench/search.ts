@@ -235,7 +235,10 @@ export async function run(args: string[]): Promise<void> {
       loop.label = state;
       const rows: SearchRow[] = [];
       for (const request of REQUESTS) rows.push(await measure(client, pids, state, request, opts, bounds));
-      const status = await client.get("/v1/admin/provider", { authorization: `Bearer ${apiKey}` });
+      const status = await client.get("/v1/admin/provider", {
+        authorization: `Bearer ${apiKey}`,
+        "accept-encoding": "identity",
+      });
       const s = JSON.parse(status.body.toString()) as { status?: string; last_error?: string | null };
       states.push({
         state,

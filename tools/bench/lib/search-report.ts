@@ -55,10 +55,13 @@ function hitRatio(a: AnswerTally): string {
   return `${(((a.cache.hit ?? 0) / total) * 100).toFixed(1)} %`;
 }
 
+/** The mean answer: its JSON, what crossed the socket when that was less (gzip), and its events. */
 function answerSize(a: AnswerTally): string {
   if (a.answers === 0) return "–";
   const events = a.events / a.answers;
-  return events === 0 ? size(a.bytes / a.answers) : `${size(a.bytes / a.answers)}, ${int(events)} events`;
+  const json = size(a.jsonBytes / a.answers);
+  const wire = a.bytes < a.jsonBytes ? ` (${size(a.bytes / a.answers)} sent)` : "";
+  return events === 0 ? `${json}${wire}` : `${json}${wire}, ${int(events)} events`;
 }
 
 function pullsLine(s: StateResult): string {
@@ -95,8 +98,14 @@ export function searchMarkdown(states: StateResult[], fill: FillResult, target: 
     }
   }
   const p = fill.pull;
+  const all = states.flatMap((s) => s.rows.map((r) => r.answers));
+  const answers = all.reduce((n, a) => n + a.answers, 0);
+  const full = all.reduce((n, a) => n + a.fullChecks, 0);
   return [
     lines.join("\n"),
+    "",
+    `Answers of the measured rows: ${int(answers)}, of which ${int(full)} parsed and checked in full ` +
+      "(the others had the bytes of an answer checked in full for the same path).",
     "",
     ...states.map(pullsLine),
     "",
