@@ -40,6 +40,8 @@ interface Options {
   seconds: number;
   inFlight: number;
   states: string[];
+  /** Seconds between background pulls while the provider is up (the cron's default is 60). */
+  pullEvery: number;
 }
 
 function parse(args: string[]): Options {
@@ -51,6 +53,7 @@ function parse(args: string[]): Options {
       seconds: { type: "string", default: "10" },
       "in-flight": { type: "string", default: "32" },
       states: { type: "string", default: "up,down,slow" },
+      "pull-every": { type: "string", default: "1" },
     },
   });
   return {
@@ -59,6 +62,7 @@ function parse(args: string[]): Options {
     seconds: Number(values.seconds),
     inFlight: Number(values["in-flight"]),
     states: values.states.split(","),
+    pullEvery: Number(values["pull-every"]),
   };
 }
 
@@ -176,7 +180,7 @@ async function interleaved(
  * `npm run bench -- search`: fills a dedicated catalogue with a generated feed of 10,000 plans ×
  * 100 zones through the real pull path, serves the production bundle on workerd, and measures
  * `/search` (whole catalogue, one week, a mix of ranges) against `/ping` of the same Worker, with
- * the fake provider up, down and slow while a background loop pulls it every second. Each
+ * the fake provider up, down and slow while a background loop pulls it every `--pull-every` seconds (1 by default, 60× the cron). Each
  * `/search` row is followed by alternating slices of it and `/ping`, whose ratio is the target's. Exits
  * non-zero only for wrong answers: not a 200, a body that does not parse, or a number of events
  * the database does not hold.
@@ -190,7 +194,11 @@ export async function run(args: string[]): Promise<void> {
   const apiKey = `bench_${randomBytes(16).toString("hex")}`;
   const providerUrl = `${fake.url}/api/events`;
   const vars = wranglerVars(join(repoRoot, "wrangler.toml"));
-  const loop = new PullLoop(deps, { url: providerUrl, timeoutMs: Number(vars.PROVIDER_TIMEOUT_MS ?? 5000) });
+  const loop = new PullLoop(
+    deps,
+    { url: providerUrl, timeoutMs: Number(vars.PROVIDER_TIMEOUT_MS ?? 5000) },
+    opts.pullEvery * 1000,
+  );
   let worker: Awaited<ReturnType<typeof serveBundle>> | undefined;
   let client: SearchClient | undefined;
   const states: StateResult[] = [];
