@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import { type Fix, toFix } from "../../src/tracking/schemas";
+import { integer } from "../simulate/flags";
 import type { SimFix } from "../simulate/gps";
 import { simulate } from "../simulate/simulation";
 import { RespClient } from "../stack/resp";
@@ -55,22 +56,16 @@ function parse(args: string[]): IngestOptions {
       "state-root": { type: "string" },
     },
   });
-  const int = (name: string, raw: string, min: number, max: number) => {
-    const v = Number(raw);
-    if (!Number.isInteger(v) || v < min || v > max)
-      throw new Error(`--${name} ${raw}: must be ${min}-${max}`);
-    return v;
-  };
   return {
-    couriers: int("couriers", values.couriers, 1, 100_000),
-    minutes: int("minutes", values.minutes, 1, 24 * 60),
+    couriers: integer("couriers", values.couriers, 1, 100_000),
+    minutes: integer("minutes", values.minutes, 1, 24 * 60),
     city: values.city,
-    seed: int("seed", values.seed, 0, 2 ** 32 - 1),
-    batch: int("batch", values.batch, 1, 10_000),
-    concurrency: int("concurrency", values.concurrency, 1, 256),
-    connections: int("connections", values.connections, 1, 64),
-    singleSample: int("single-sample", values["single-sample"], 1, 1_000_000),
-    deadline: int("deadline", values.deadline, 10, 24 * 3600),
+    seed: integer("seed", values.seed, 0, 2 ** 32 - 1),
+    batch: integer("batch", values.batch, 1, 10_000),
+    concurrency: integer("concurrency", values.concurrency, 1, 256),
+    connections: integer("connections", values.connections, 1, 64),
+    singleSample: integer("single-sample", values["single-sample"], 1, 1_000_000),
+    deadline: integer("deadline", values.deadline, 10, 24 * 3600),
     stateRoot: values["state-root"],
   };
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
+import { integer } from "../simulate/flags";
 import { ensureStack } from "../stack/stack";
 import { appDb, connectionCost, ensureBenchDatabase } from "./lib/bench-pg";
 import { benchBindings } from "./lib/bindings";
@@ -56,23 +57,17 @@ function parse(args: string[]): ScansOptions {
       "state-root": { type: "string" },
     },
   });
-  const int = (name: string, raw: string, min: number, max: number) => {
-    const v = Number(raw);
-    if (!Number.isInteger(v) || v < min || v > max)
-      throw new Error(`--${name} ${raw}: must be ${min}-${max}`);
-    return v;
-  };
   const o: ScansOptions = {
-    sellers: int("sellers", values.sellers, 1, 1_000_000),
-    scans: int("scans", values.scans, 1, 1000),
-    batch: int("batch", values.batch, 1, 1000),
-    concurrency: int("concurrency", values.concurrency, 1, 64),
-    rate: int("rate", values.rate, 0, 1_000_000),
-    workers: int("workers", values.workers, 0, 16),
-    quiet: int("quiet", values.quiet, 1, 3600),
-    configured: int("configured", values.configured, 0, 1_000_000),
-    configuredQuiet: int("configured-quiet", values["configured-quiet"], 1, 3600),
-    deadline: int("deadline", values.deadline, 10, 24 * 3600),
+    sellers: integer("sellers", values.sellers, 1, 1_000_000),
+    scans: integer("scans", values.scans, 1, 1000),
+    batch: integer("batch", values.batch, 1, 1000),
+    concurrency: integer("concurrency", values.concurrency, 1, 64),
+    rate: integer("rate", values.rate, 0, 1_000_000),
+    workers: integer("workers", values.workers, 0, 16),
+    quiet: integer("quiet", values.quiet, 1, 3600),
+    configured: integer("configured", values.configured, 0, 1_000_000),
+    configuredQuiet: integer("configured-quiet", values["configured-quiet"], 1, 3600),
+    deadline: integer("deadline", values.deadline, 10, 24 * 3600),
     stateRoot: values["state-root"],
   };
   if (o.batch < o.scans) throw new Error(`--batch ${o.batch}: must hold one seller's ${o.scans} scans`);

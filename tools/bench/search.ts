@@ -3,6 +3,7 @@ import { loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { integer } from "../simulate/flags";
 import { ensureStack } from "../stack/stack";
 import { drive } from "./lib/drive";
 import { benchDatabase } from "./lib/postgis";
@@ -62,7 +63,7 @@ function parse(args: string[]): Options {
     seconds: Number(values.seconds),
     inFlight: Number(values["in-flight"]),
     states: values.states.split(","),
-    pullEvery: Number(values["pull-every"]),
+    pullEvery: integer("pull-every", values["pull-every"], 1, 3600),
   };
 }
 

@@ -5,6 +5,7 @@ import type { DbHandle } from "../../src/db/client";
 import type { TripRow } from "../../src/trips/rows";
 import { DEFAULT_REGIONS, generateTrips, loadTrips } from "../load/trips";
 import { rollupMismatches } from "../load/trips-verify";
+import { integer } from "../simulate/flags";
 import { ensureStack, type StackHandle } from "../stack/stack";
 import { appDb, ensureBenchDatabase } from "./lib/bench-pg";
 import { benchBindings } from "./lib/bindings";
@@ -49,23 +50,17 @@ function parse(args: string[]): TripsBenchOptions {
       "state-root": { type: "string" },
     },
   });
-  const int = (name: string, raw: string, min: number, max: number) => {
-    const v = Number(raw);
-    if (!Number.isInteger(v) || v < min || v > max)
-      throw new Error(`--${name} ${raw}: must be ${min}-${max}`);
-    return v;
-  };
-  const sizes = values.sizes.split(",").map((s) => int("sizes", s.trim(), 1000, 200_000_000));
+  const sizes = values.sizes.split(",").map((s) => integer("sizes", s.trim(), 1000, 200_000_000));
   return {
     sizes: [...new Set(sizes)].sort((a, b) => a - b),
-    seed: int("seed", values.seed, 0, 2 ** 31 - 1),
-    ingestRows: int("ingest-rows", values["ingest-rows"], 0, 10_000_000),
-    uploads: int("uploads", values.uploads, 1, 64),
-    rawQueries: int("raw-queries", values["raw-queries"], 1, 1000),
-    rollupQueries: int("rollup-queries", values["rollup-queries"], 10, 1_000_000),
-    rollupSeconds: int("rollup-seconds", values["rollup-seconds"], 1, 600),
-    resolution: int("resolution", values.resolution, 5, 10),
-    deadline: int("deadline", values.deadline, 10, 24 * 3600),
+    seed: integer("seed", values.seed, 0, 2 ** 31 - 1),
+    ingestRows: integer("ingest-rows", values["ingest-rows"], 0, 10_000_000),
+    uploads: integer("uploads", values.uploads, 1, 64),
+    rawQueries: integer("raw-queries", values["raw-queries"], 1, 1000),
+    rollupQueries: integer("rollup-queries", values["rollup-queries"], 10, 1_000_000),
+    rollupSeconds: integer("rollup-seconds", values["rollup-seconds"], 1, 600),
+    resolution: integer("resolution", values.resolution, 5, 10),
+    deadline: integer("deadline", values.deadline, 10, 24 * 3600),
     stateRoot: values["state-root"],
   };
 }
