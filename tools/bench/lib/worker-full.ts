@@ -1,11 +1,8 @@
-import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare, type V4WorkerOptions } from "miniflare";
 import { unstable_readConfig } from "wrangler";
+import { buildBundle, type ServedWorker, serveInTempDir } from "./worker";
 
 const repoRoot = fileURLToPath(new URL("../../..", import.meta.url));
 
@@ -30,11 +27,8 @@ export interface WorkerLogs {
 }
 
 /** The production bundle served by workerd with its Durable Objects, queues and rate limiter. */
-export interface FullWorker {
-  url: string;
-  mf: Miniflare;
+export interface FullWorker extends ServedWorker {
   logs: WorkerLogs;
-  dispose(): Promise<void>;
 }
 
 /**
@@ -82,21 +76,14 @@ class CountingLog extends Log {
  * directory that `dispose` removes.
  */
 export async function serveFullWorker(opts: FullWorkerOptions): Promise<FullWorker> {
-  const dir = mkdtempSync(join(opts.stateRoot ?? tmpdir(), "geoedge-full-"));
-  const bundle = join(dir, "bundle");
   const logs: WorkerLogs = { byMessage: new Map(), deadLettered: 0 };
   let printed = 0;
   const note = (line: string) => {
     if (printed++ < (opts.printedLogs ?? 5)) process.stderr.write(`  worker: ${line.slice(0, 400)}\n`);
   };
-  let mf: Miniflare | undefined;
-  try {
-    // Wrangler through this Node (22), as its own `#!/usr/bin/env node` may find an older one.
-    await promisify(execFile)(
-      process.execPath,
-      [join(repoRoot, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", bundle],
-      { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 },
-    );
+  const served = await serveInTempDir("geoedge-full-", opts.stateRoot, async (dir) => {
+    const bundle = join(dir, "bundle");
+    await buildBundle(bundle);
     const config: WranglerConfig = unstable_readConfig(
       { config: join(repoRoot, "wrangler.toml") },
       { hideWarnings: true },
@@ -140,7 +127,7 @@ export async function serveFullWorker(opts: FullWorkerOptions): Promise<FullWork
         ]),
       ),
     };
-    mf = new Miniflare(
+    return new Miniflare(
       convertV4MiniflareOptions({
         ...worker,
         host: "127.0.0.1",
@@ -168,20 +155,6 @@ export async function serveFullWorker(opts: FullWorkerOptions): Promise<FullWork
         },
       }),
     );
-    const served = mf;
-    const url = (await served.ready).origin;
-    return {
-      url,
-      mf: served,
-      logs,
-      async dispose() {
-        await served.dispose();
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  } catch (error) {
-    await mf?.dispose().catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
-    throw error;
-  }
+  });
+  return { ...served, logs };
 }

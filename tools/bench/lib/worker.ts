@@ -12,26 +12,60 @@ const repoRoot = fileURLToPath(new URL("../../..", import.meta.url));
 /** The production bundle served by workerd through Miniflare, without wrangler's dev proxy in front. */
 export interface ServedWorker {
   url: string;
+  mf: Miniflare;
   dispose(): Promise<void>;
 }
 
+/** Builds the production bundle (`wrangler deploy --dry-run`) into `outdir`. */
+export async function buildBundle(outdir: string): Promise<void> {
+  // Wrangler through this Node (22), as its own `#!/usr/bin/env node` may find an older one.
+  await promisify(execFile)(
+    process.execPath,
+    [join(repoRoot, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", outdir],
+    { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 },
+  );
+}
+
 /**
- * Builds the production bundle (`wrangler deploy --dry-run`) into a temporary directory and serves
- * it with Miniflare. Only the routes the benchmark calls run, so the Durable Object, queue and
- * rate-limit bindings are left out; vars and secrets are the given ones.
+ * Runs `start` in a fresh temporary directory (under `root`, the OS's by default) and serves what it
+ * returns; `dispose` stops Miniflare and removes the directory, and a failed start cleans up both.
  */
-export async function serveBundle(bindings: Record<string, string>): Promise<ServedWorker> {
-  const dir = mkdtempSync(join(tmpdir(), "geoedge-bundle-"));
+export async function serveInTempDir(
+  prefix: string,
+  root: string | undefined,
+  start: (dir: string) => Promise<Miniflare>,
+): Promise<ServedWorker> {
+  const dir = mkdtempSync(join(root ?? tmpdir(), prefix));
   let mf: Miniflare | undefined;
   try {
-    // Wrangler through this Node (22), as its own `#!/usr/bin/env node` may find an older one.
-    await promisify(execFile)(
-      process.execPath,
-      [join(repoRoot, "node_modules/wrangler/bin/wrangler.js"), "deploy", "--dry-run", "--outdir", dir],
-      { cwd: repoRoot, maxBuffer: 16 * 1024 * 1024 },
-    );
+    mf = await start(dir);
+    const served = mf;
+    const url = (await served.ready).origin;
+    return {
+      url,
+      mf: served,
+      async dispose() {
+        await served.dispose();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (error) {
+    await mf?.dispose().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/**
+ * Builds the production bundle into a temporary directory and serves it with Miniflare. Only the
+ * routes the benchmark calls run, so the Durable Object, queue and rate-limit bindings are left
+ * out; vars and secrets are the given ones.
+ */
+export function serveBundle(bindings: Record<string, string>): Promise<ServedWorker> {
+  return serveInTempDir("geoedge-bundle-", undefined, async (dir) => {
+    await buildBundle(dir);
     // Miniflare 5 takes the deployment's config shape; the classic options are converted for it.
-    mf = new Miniflare(
+    return new Miniflare(
       convertV4MiniflareOptions({
         modules: true,
         scriptPath: join(dir, "index.js"),
@@ -43,20 +77,7 @@ export async function serveBundle(bindings: Record<string, string>): Promise<Ser
         port: 0,
       }),
     );
-    const served = mf;
-    const url = (await served.ready).origin;
-    return {
-      url,
-      async dispose() {
-        await served.dispose();
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  } catch (error) {
-    await mf?.dispose().catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
-    throw error;
-  }
+  });
 }
 
 /** A bare keep-alive HTTP/1.1 client: a `node:http` agent and nothing else, so the client costs little. */
