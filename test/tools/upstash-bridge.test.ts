@@ -355,6 +355,20 @@ describe("RespClient", () => {
     expect(replies[3]).toBe(1);
   });
 
+  it("reads integers as numbers up to 2^53 - 1 and as bigints beyond, either sign", async () => {
+    const k = key("ints");
+    for (const [start, expected] of [
+      ["9007199254740990", 9007199254740991],
+      ["9007199254740991", 9007199254740992n],
+      ["-9007199254740990", -9007199254740989],
+      ["-9007199254740993", -9007199254740992n],
+      ["3471579339700058", 3471579339700059],
+    ] as const) {
+      await direct.send(["SET", k, start]);
+      expect(await direct.send(["INCR", k])).toBe(expected);
+    }
+  });
+
   it("parses replies split into arbitrary pieces", async () => {
     const big = randomBytes(200_000);
     const head = Buffer.from(

@@ -138,14 +138,13 @@ class Parser {
           break;
         case 0x3a: {
           // `:`: integer
-          // Up to 15 digits always fits a double exactly; longer ones may need a bigint.
-          if (eol - lineStart <= 15) {
-            this.push(readInt(chunk, lineStart, eol));
+          // Digit by digit in a double is exact while the result is a safe integer (every partial
+          // value is smaller); a GEO hash has 16 digits and fits. Beyond that, a bigint.
+          const n = readInt(chunk, lineStart, eol);
+          if (Number.isSafeInteger(n)) {
+            this.push(n);
           } else {
-            const n = BigInt(chunk.toString("latin1", lineStart, eol));
-            this.push(
-              n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n,
-            );
+            this.push(BigInt(chunk.toString("latin1", lineStart, eol)));
           }
           break;
         }
