@@ -3,7 +3,8 @@ import type { Measured } from "./drive";
 /** Contender names: the rows of the tables, and how the ratios find them. */
 export const NAIVE = "naive scan in memory";
 export const RAW = "raw GEOSEARCH (RESP)";
-export const ENGINE = "Redis engine: adaptive script (EVALSHA, RESP)";
+export const ENGINE = "Redis engine: adaptive GEOSEARCH (RESP)";
+export const ENGINE_COLD = "same, new isolate (empty density cache)";
 export const PG = "PostGIS engine: nearbyPostgis, Neon driver via WS proxy";
 export const PGBENCH = "PostGIS, same SQL via pgbench (plain TCP)";
 export const PING = "HTTP GET /ping (workerd ceiling)";
@@ -136,6 +137,10 @@ export function nearbyMarkdown(results: SizeResult[], r: number): string {
       {
         label: `same, by Redis CPU per query, ${at(r)}`,
         of: (s) => div(cpuPerQuery(s, RAW, r), cpuPerQuery(s, ENGINE, r)),
+      },
+      {
+        label: `same, new isolate (empty density cache), ${at(r)}`,
+        of: (s) => div(qpsOf(s, ENGINE_COLD, r), qpsOf(s, RAW, r)),
       },
       {
         label: "Redis engine ÷ raw GEOSEARCH, 150 m",

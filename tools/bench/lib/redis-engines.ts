@@ -1,9 +1,10 @@
+import { CELL_COUNTS_LUA, DensityCache } from "../../../src/profiles/density";
 import {
-  ADAPTIVE_NEARBY_LUA,
-  adaptiveArgs,
-  decodeGeohash,
-  redisDistance,
-  startRadius,
+  adaptiveSearch,
+  decodeHits,
+  type GeoCommands,
+  type RawHashHit,
+  searchCommand,
 } from "../../../src/profiles/geo-index";
 import type { NearbyHit } from "../../../src/profiles/schemas";
 import { RespClient, RespError, type RespValue } from "../../stack/resp";
@@ -23,7 +24,7 @@ function toHits(raw: RespValue): NearbyHit[] {
   });
 }
 
-/** What the adaptive script answered, with how far and how often it searched. */
+/** What the adaptive search answered, with how far and how often it searched. */
 export interface AdaptiveAnswer {
   hits: NearbyHit[];
   searchedRadiusM: number;
@@ -32,10 +33,13 @@ export interface AdaptiveAnswer {
 
 /**
  * Both Redis contenders, sent raw over one pipelined connection so that what is compared is
- * Redis's own work: the full-radius GEOSEARCH, and the adaptive script by EVALSHA with the start
- * radius the app uses (or `start` to try another).
+ * Redis's own work: the full-radius GEOSEARCH, and the app's adaptive search (the same
+ * `adaptiveSearch`, with its own density cache) through {@link GeoCommands} over RESP.
  */
-export class RedisContenders {
+export class RedisContenders implements GeoCommands {
+  /** The adaptive search's density cache, as a new isolate starts with. */
+  density = new DensityCache();
+
   private constructor(
     readonly client: RespClient,
     readonly key: string,
@@ -44,9 +48,9 @@ export class RedisContenders {
     readonly pid: number,
   ) {}
 
-  static async open(target: { host: string; port: number }, key: string, script = ADAPTIVE_NEARBY_LUA) {
+  static async open(target: { host: string; port: number }, key: string) {
     const client = await RespClient.connect(target);
-    const sha = String(await client.send(["SCRIPT", "LOAD", script]));
+    const sha = String(await client.send(["SCRIPT", "LOAD", CELL_COUNTS_LUA]));
     const info = String(await client.send(["INFO", "server"]));
     const pid = Number(/process_id:(\d+)/.exec(info)?.[1]);
     return new RedisContenders(client, key, sha, pid);
@@ -79,26 +83,25 @@ export class RedisContenders {
     return toHits(reply);
   }
 
-  /**
-   * The app's adaptive search, one EVALSHA with the app's arguments; hits (member and geohash)
-   * are decoded as the app does, or left unparsed (empty) when `parse` is false.
-   */
-  async adaptive(q: NearbyQuery, parse = true, start = startRadius(q.radiusM)): Promise<AdaptiveAnswer> {
-    const reply = await this.client.send(["EVALSHA", this.sha, 1, this.key, ...adaptiveArgs(q, start)]);
+  async search(key: string, lon: number, lat: number, radiusM: number, k: number): Promise<RawHashHit[]> {
+    const reply = await this.client.send(searchCommand(key, lon, lat, radiusM, k));
     if (reply instanceof RespError) throw new Error(`Redis: ${reply.message}`);
-    const [hits, searched, rounds] = reply as [RespValue, Buffer, number];
-    if (!parse) return { hits: [], searchedRadiusM: Number(String(searched)), rounds };
-    const decoded = (hits as RespValue[]).map((entry) => {
-      const [id, hash] = entry as [Buffer, number];
-      const p = decodeGeohash(Number(hash));
-      return {
-        id: String(id),
-        distance_m: redisDistance(q.lat, q.lon, p.lat, p.lon),
-        lat: p.lat,
-        lon: p.lon,
-      };
-    });
-    return { hits: decoded, searchedRadiusM: Number(String(searched)), rounds };
+    return reply as unknown as RawHashHit[];
+  }
+
+  async cellCounts(key: string, args: string[]): Promise<number[]> {
+    const reply = await this.client.send(["EVALSHA", this.sha, 1, key, ...args]);
+    if (reply instanceof RespError) throw new Error(`Redis: ${reply.message}`);
+    return reply as number[];
+  }
+
+  /**
+   * The app's adaptive search; hits (member and geohash) are decoded as the app does, or left
+   * undecoded (empty) when `parse` is false.
+   */
+  async adaptive(q: NearbyQuery, parse = true): Promise<AdaptiveAnswer> {
+    const { raw, searchedRadiusM, rounds } = await adaptiveSearch(this, this.key, q, this.density);
+    return { hits: parse ? decodeHits(raw, q) : [], searchedRadiusM, rounds };
   }
 
   /** Redis's `used_memory`, in bytes. */

@@ -10,7 +10,7 @@ const answer = z
     count: z.number().int(),
     results: z.array(z.object(nearbyHitSchema.shape).openapi("NearbyHit")),
     searched_radius_m: z.number().optional().describe("redis engine: the radius the adaptive search needed"),
-    rounds: z.number().int().optional().describe("redis engine: GEOSEARCH calls made (in one round trip)"),
+    rounds: z.number().int().optional().describe("redis engine: GEOSEARCH calls made, one round trip each"),
   })
   .openapi("NearbyAnswer");
 
