@@ -76,24 +76,21 @@ export async function tombstoneProfile(db: Db, id: string): Promise<boolean> {
 }
 
 /**
- * The k nearest live profiles within `radiusM`, nearest first. Distances are great-circle on the
- * sphere (`use_spheroid = false`), the same model Redis GEO uses, so both engines order alike; the
- * KNN operator `<->` walks the GiST index, so only `limit` rows are read.
+ * The k nearest live profiles within `radiusM`, nearest first, through the `nearby_profiles`
+ * function (migrations/0005): great-circle distances on the sphere (`use_spheroid = false`), the
+ * same model Redis GEO uses, so both engines order alike; the KNN operator `<->` walks the GiST
+ * index, so only `limit` rows are read; and the function keeps its plan per connection.
  */
 export async function nearbyPostgis(
   db: Db,
   q: { lat: number; lon: number; radiusM: number; limit: number },
 ): Promise<NearbyHit[]> {
-  const result = await db.execute<{ id: string; d: number; lat: number; lon: number }>(sql`
-    WITH p AS (SELECT ST_SetSRID(ST_MakePoint(${q.lon}, ${q.lat}), 4326)::geography AS g)
-    SELECT id, ST_Distance(location, p.g, false) AS d, ST_Y(location::geometry) AS lat, ST_X(location::geometry) AS lon
-    FROM profiles, p
-    WHERE deleted_at IS NULL AND ST_DWithin(location, p.g, ${q.radiusM}, false)
-    ORDER BY location <-> p.g
-    LIMIT ${q.limit}`);
+  const result = await db.execute<{ id: string; distance_m: number; lat: number; lon: number }>(
+    sql`SELECT id, distance_m, lat, lon FROM nearby_profiles(${q.lat}, ${q.lon}, ${q.radiusM}, ${q.limit})`,
+  );
   return result.rows.map((r) => ({
     id: r.id,
-    distance_m: Number(r.d),
+    distance_m: Number(r.distance_m),
     lat: Number(r.lat),
     lon: Number(r.lon),
   }));

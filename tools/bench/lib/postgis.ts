@@ -104,10 +104,7 @@ export async function pgbenchCeiling(
       script,
       `\\set i random(1, ${points.length})\n` +
         "SELECT lat, lon FROM bench_query_points WHERE i = :i \\gset\n" +
-        "WITH p AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography AS g) " +
-        "SELECT id, ST_Distance(location, p.g, false) AS d, ST_Y(location::geometry) AS lat, ST_X(location::geometry) AS lon " +
-        `FROM profiles, p WHERE deleted_at IS NULL AND ST_DWithin(location, p.g, ${q.radiusM}, false) ` +
-        `ORDER BY location <-> p.g LIMIT ${q.limit};\n`,
+        `SELECT id, distance_m, lat, lon FROM nearby_profiles(:lat, :lon, ${q.radiusM}, ${q.limit});\n`,
     );
     const { stdout } = await run("pgbench", [
       ...conn,
