@@ -112,4 +112,30 @@ describe("profile loader", () => {
     expect(Number(pos?.[0])).toBeCloseTo(expected.lon[777] as number, 5);
     expect(Number(pos?.[1])).toBeCloseTo(expected.lat[777] as number, 5);
   });
+
+  it("can rewrite the table in the order of its location index, so neighbours share pages", async () => {
+    const summary = await loadProfiles({
+      count,
+      seed,
+      databaseUrl: stack.postgres.url("geoedge_test"),
+      localProxy: stack.proxy,
+      chunkSize: 500,
+      cluster: true,
+    });
+    expect(summary.clusterSeconds).toBeGreaterThan(0);
+    const { rows: flags } = await pool.query<{ clustered: boolean }>(
+      `SELECT indisclustered AS clustered FROM pg_index WHERE indexrelid = 'profiles_location_gist'::regclass`,
+    );
+    expect(flags[0]?.clustered).toBe(true);
+    // The 20 nearest of this load's rows around its first row: written in random order they would
+    // sit on about as many heap pages; clustered, on a few.
+    const expected = all({ count, seed });
+    const { rows } = await pool.query<{ page: string }>(
+      `SELECT (ctid::text::point)[0]::text AS page FROM profiles
+       WHERE id LIKE $1 ORDER BY location <-> ST_SetSRID(ST_MakePoint($2, $3), 4326)::geography LIMIT 20`,
+      [`p-${seed}-%`, expected.lon[0], expected.lat[0]],
+    );
+    expect(rows).toHaveLength(20);
+    expect(new Set(rows.map((r) => r.page)).size).toBeLessThanOrEqual(4);
+  });
 });

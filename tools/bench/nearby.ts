@@ -250,6 +250,7 @@ async function benchSize(ctx: Ctx, size: number): Promise<SizeResult> {
   return {
     size,
     loadRowsPerSec: load.rowsPerSec,
+    clusterSeconds: load.clusterSeconds ?? 0,
     density: { p50: counts[100] ?? 0, p90: counts[180] ?? 0 },
     loadAverage: [loadBefore, loadavg()[0] as number],
     rows,

@@ -21,6 +21,14 @@ export interface LoadOptions {
   localProxy?: string;
   /** Empty `profiles` first (and DEL the Redis key when seeding Redis). */
   truncate?: boolean;
+  /**
+   * Rewrite `profiles` in the order of its GiST index afterwards (`CLUSTER`), so that profiles near
+   * each other on the map share heap pages: the PostGIS nearby query then reads 20 rows from a few
+   * pages instead of 20, and cost 250 instead of 400 µs of Postgres time per query at 1 M rows. It
+   * holds an exclusive lock on the table while it runs (about 10 s per million rows here). Default:
+   * on with `truncate`, when the table is being rebuilt anyway.
+   */
+  cluster?: boolean;
   /** Also GEOADD every row into `key` (the live index `geo:profiles` by default) of this Redis. */
   redis?: { host: string; port: number; key?: string };
   chunkSize?: number;
@@ -31,8 +39,11 @@ export interface LoadOptions {
 /** What a load did. */
 export interface LoadSummary {
   rows: number;
+  /** Writing the rows (and seeding Redis), without the CLUSTER that may follow. */
   seconds: number;
   rowsPerSec: number;
+  /** How long the CLUSTER took, when there was one. */
+  clusterSeconds?: number;
   redisKey?: string;
 }
 
@@ -56,6 +67,8 @@ export async function loadProfiles(opts: LoadOptions): Promise<LoadSummary> {
   const key = opts.redis?.key ?? redisKeys.profiles();
   const progress = opts.progress ? new Progress("profiles", opts.count) : undefined;
   const started = performance.now();
+  let seconds = 0;
+  let clusterSeconds: number | undefined;
   try {
     if (opts.truncate) {
       await writer.exec("TRUNCATE profiles");
@@ -75,28 +88,36 @@ export async function loadProfiles(opts: LoadOptions): Promise<LoadSummary> {
       if (inFlight.size >= 2) await Promise.race(inFlight);
     }
     await Promise.all(inFlight);
+    progress?.finish();
+    seconds = (performance.now() - started) / 1000;
+    if (opts.cluster ?? opts.truncate) {
+      const clusterStarted = performance.now();
+      await writer.exec("CLUSTER profiles USING profiles_location_gist");
+      clusterSeconds = (performance.now() - clusterStarted) / 1000;
+    }
     // Fresh statistics, so the planner picks the GiST index for the very next query.
     await writer.exec("ANALYZE profiles");
-    progress?.finish();
   } finally {
     await writer.close();
     await redis?.close();
   }
-  const seconds = (performance.now() - started) / 1000;
   return {
     rows: opts.count,
     seconds,
     rowsPerSec: opts.count / seconds,
+    ...(clusterSeconds !== undefined ? { clusterSeconds } : {}),
     ...(opts.redis ? { redisKey: key } : {}),
   };
 }
 
 const USAGE = `usage: npm run load:profiles -- --count N [--city ${Object.keys(cities).join("|")}] [--seed 42]
-       [--database geoedge] [--redis] [--truncate] [--chunk rows]
+       [--database geoedge] [--redis] [--truncate] [--cluster] [--chunk rows]
 
 Writes N synthetic profiles (ids p-<seed>-<n>) into a local database of the stack (geoedge by
 default), or into DATABASE_URL when it is set and --database is not. --redis also seeds the local
-Redis index geo:profiles; --truncate empties profiles (and that key) first.`;
+Redis index geo:profiles; --truncate empties profiles (and that key) first. --cluster (the default
+with --truncate) then rewrites the table in the order of its location index, so nearby queries
+read fewer pages; it locks the table while it runs.`;
 
 /** `npm run load:profiles`: the command line around {@link loadProfiles}. */
 async function main(): Promise<void> {
@@ -108,6 +129,7 @@ async function main(): Promise<void> {
       database: { type: "string" },
       redis: { type: "boolean", default: false },
       truncate: { type: "boolean", default: false },
+      cluster: { type: "boolean" },
       chunk: { type: "string" },
       help: { type: "boolean", default: false },
     },
@@ -124,6 +146,7 @@ async function main(): Promise<void> {
     seed,
     city: values.city,
     truncate: values.truncate,
+    ...(values.cluster !== undefined ? { cluster: values.cluster } : {}),
     progress: true,
     ...(values.chunk ? { chunkSize: Number(values.chunk) } : {}),
   };
@@ -155,6 +178,9 @@ async function main(): Promise<void> {
   console.log(
     `loaded ${summary.rows.toLocaleString("en-US")} profiles (${values.city}, seed ${seed}) into ${host}${pathname} ` +
       `in ${summary.seconds.toFixed(1)} s: ${Math.round(summary.rowsPerSec).toLocaleString("en-US")} rows/s` +
+      (summary.clusterSeconds !== undefined
+        ? `, then clustered in ${summary.clusterSeconds.toFixed(1)} s`
+        : "") +
       (summary.redisKey ? `; Redis key ${summary.redisKey} seeded too` : ""),
   );
 }

@@ -33,6 +33,8 @@ export interface Correctness {
 export interface SizeResult {
   size: number;
   loadRowsPerSec: number;
+  /** The loader's CLUSTER of `profiles` along its GiST index after the load. */
+  clusterSeconds: number;
   /** Rows within 1 km of the benchmark's query points, per km²: median and 90th percentile. */
   density: { p50: number; p90: number };
   /** The machine's 1-minute load average before and after: other work on the 2 cores skews figures. */
@@ -118,7 +120,8 @@ export function nearbyMarkdown(results: SizeResult[], r: number): string {
   for (const s of results) {
     out.push(
       `### ${int(s.size)} profiles\n`,
-      `Loader: ${int(s.loadRowsPerSec)} rows/s (Postgres and Redis together). Rows per km² within 1 km of the ` +
+      `Loader: ${int(s.loadRowsPerSec)} rows/s (Postgres and Redis together), then CLUSTER along the GiST index in ${s.clusterSeconds.toFixed(1)} s. ` +
+        `Rows per km² within 1 km of the ` +
         `query points: median ${int(s.density.p50)}, 90th percentile ${int(s.density.p90)}. ` +
         `Load average (1 min) before/after: ${s.loadAverage[0].toFixed(2)} / ${s.loadAverage[1].toFixed(2)}.\n`,
       sizeTable(s),
