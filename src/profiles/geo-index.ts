@@ -72,12 +72,13 @@ export async function adaptiveSearch(
   let s = densityRadius(counts, at, k) ?? startRadius(r);
   // Close to the whole radius anyway: one search of it is cheaper than two.
   if (s > 0.6 * r) s = r;
-  s = Math.max(s, Math.min(10, r));
+  // Whole metres (never past r): a shorter argument for Redis to parse, and as exact.
+  s = Math.min(r, Math.ceil(Math.max(s, 10)));
   for (let rounds = 1; ; rounds++) {
     const raw = await geo.search(key, q.lon, q.lat, s, k);
     if (raw.length >= k || s >= r) return { raw, searchedRadiusM: s, rounds };
     const grow = raw.length > 0 ? Math.max(1.5, 1.15 * Math.sqrt(k / raw.length)) : 4;
-    s = Math.min(r, s * grow);
+    s = Math.min(r, Math.ceil(s * grow));
   }
 }
 

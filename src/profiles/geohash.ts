@@ -47,7 +47,20 @@ export function redisDistance(lat1: number, lon1: number, lat2: number, lon2: nu
   return 2 * REDIS_EARTH_RADIUS_M * Math.asin(Math.sqrt(a));
 }
 
-/** The interleaved index of the geohash cell holding a point, at `step` bits per axis (at most 26). */
+/** Spreads the 16 low bits of `x` to the even bit positions of a 32-bit number. */
+function spread(x: number): number {
+  let v = x & 0xffff;
+  v = (v | (v << 8)) & 0x00ff00ff;
+  v = (v | (v << 4)) & 0x0f0f0f0f;
+  v = (v | (v << 2)) & 0x33333333;
+  v = (v | (v << 1)) & 0x55555555;
+  return v >>> 0;
+}
+
+/**
+ * The interleaved index of the geohash cell holding a point, at `step` bits per axis (at most 16,
+ * so that the index stays below 2^32): longitude bits above latitude bits, as Redis scores them.
+ */
 export function cellIndex(lat: number, lon: number, step: number): number {
   const clamped = Math.min(LAT_MAX, Math.max(LAT_MIN, lat));
   const latBits = Math.min(
@@ -55,11 +68,6 @@ export function cellIndex(lat: number, lon: number, step: number): number {
     Math.floor(((clamped - LAT_MIN) / (LAT_MAX - LAT_MIN)) * 2 ** STEP),
   );
   const lonBits = Math.min(2 ** STEP - 1, Math.floor(((lon + 180) / 360) * 2 ** STEP));
-  // Interleave the top `step` bits of each axis, longitude above latitude, as Redis scores them.
-  let index = 0;
-  for (let i = step - 1; i >= 0; i--) {
-    const bit = STEP - step + i;
-    index = index * 4 + (Math.floor(lonBits / 2 ** bit) % 2) * 2 + (Math.floor(latBits / 2 ** bit) % 2);
-  }
-  return index;
+  const shift = STEP - step;
+  return spread(lonBits >>> shift) * 2 + spread(latBits >>> shift);
 }
