@@ -128,7 +128,7 @@ describe("profile loader", () => {
     );
     expect(flags[0]?.clustered).toBe(true);
     // The 20 nearest of this load's rows around its first row: written in random order they would
-    // sit on about as many heap pages; clustered, on a few.
+    // sit on 15-20 heap pages (18 in a trial); clustered, on 2-5.
     const expected = all({ count, seed });
     const { rows } = await pool.query<{ page: string }>(
       `SELECT (ctid::text::point)[0]::text AS page FROM profiles
@@ -136,6 +136,6 @@ describe("profile loader", () => {
       [`p-${seed}-%`, expected.lon[0], expected.lat[0]],
     );
     expect(rows).toHaveLength(20);
-    expect(new Set(rows.map((r) => r.page)).size).toBeLessThanOrEqual(4);
+    expect(new Set(rows.map((r) => r.page)).size).toBeLessThanOrEqual(8);
   });
 });
