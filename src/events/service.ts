@@ -35,6 +35,9 @@ export async function pullProvider(
 ): Promise<PullResult> {
   const started = Date.now();
   const elapsed = () => Date.now() - started;
+  // Which step failed names the status: the error types differ between runtimes (workerd's
+  // refused connection is a plain Error), so they cannot tell a provider from a database failure.
+  let stage: "provider" | "database" = "provider";
   let result: PullResult;
   try {
     const res = await (deps.fetch ?? fetch)(provider.url, {
@@ -47,6 +50,7 @@ export async function pullProvider(
     } else {
       const feed = await parseFeed(textChunks(res.body));
       const events = uniqueEvents(feed.events);
+      stage = "database";
       const changes = await applyFeed(deps.db, events);
       const changed = changes.changed;
       if (changed > 0) await moveGenerations(deps.redis, deps.scope, changes).catch(() => undefined);
@@ -64,7 +68,7 @@ export async function pullProvider(
     const status =
       error instanceof FeedError
         ? "invalid_feed"
-        : isAbortOrNetwork(error)
+        : stage === "provider"
           ? "provider_error"
           : "database_error";
     result = { status, durationMs: elapsed(), error: rootMessage(error) };
@@ -90,11 +94,6 @@ async function moveGenerations(redis: Redis, scope: string, changes: FeedChanges
     pipe.incr(redisKeys.searchRangesGeneration(scope));
   else for (const month of changes.months) pipe.incr(redisKeys.searchMonthGeneration(scope, month));
   await pipe.exec();
-}
-
-function isAbortOrNetwork(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  return error.name === "TimeoutError" || error.name === "AbortError" || error instanceof TypeError;
 }
 
 /** An event in the shape of the search contract. */

@@ -185,6 +185,18 @@ describe("event catalogue from the provider feed", () => {
     ).rejects.toThrow(/malformed/);
   });
 
+  it("names the database, not the provider, when the feed arrives but Postgres is unreachable", async () => {
+    const { createDb } = await import("../../src/db/client");
+    const dead = createDb({
+      databaseUrl: "postgres://postgres@127.0.0.1:9/none",
+      neonLocalProxy: env.NEON_LOCAL_PROXY,
+    });
+    const result = await pullProvider({ ...deps, db: dead.db }, sample("eventList-response1"));
+    await dead.close().catch(() => {});
+    expect(result.status).toBe("database_error");
+    expect(result.error).toBeTruthy();
+  });
+
   it("never lists events that were never sold online", async () => {
     const result = await pullProvider(deps, {
       url: `${provider}/generated?events=30&zones=5`,
@@ -228,5 +240,11 @@ describe("event catalogue from the provider feed", () => {
     await worker.scheduled(controller, { ...env, PROVIDER_URL: "http://127.0.0.1:9/api/events" }, ctx);
     await waitOnExecutionContext(ctx);
     expect((await search()).status).toBe(200);
+    // A refused connection is the provider's failure, not the database's.
+    const status = (await (
+      await exports.default.fetch("http://geoedge.test/v1/admin/provider", { headers: authHeaders("admin") })
+    ).json()) as { status: string; last_error: string };
+    expect(status.status).toBe("provider_error");
+    expect(status.last_error).toBeTruthy();
   });
 });
