@@ -98,33 +98,13 @@ export interface RedisNearbyResult {
   rounds: number;
 }
 
-const shas = new Map<string, Promise<string>>();
-
-/** A script's SHA-1, computed once per isolate rather than on every call. */
-function scriptSha(lua: string): Promise<string> {
-  let sha = shas.get(lua);
-  if (!sha) {
-    sha = crypto.subtle
-      .digest("SHA-1", new TextEncoder().encode(lua))
-      .then((d) => [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join(""));
-    shas.set(lua, sha);
-  }
-  return sha;
-}
-
 /** The adaptive search's calls through the Upstash client. */
 export function upstashGeo(redis: Redis): GeoCommands {
   return {
     search: (key, lon, lat, radiusM, k) => redis.exec<RawHashHit[]>(searchCommand(key, lon, lat, radiusM, k)),
-    cellCounts: async (key, args) => {
-      try {
-        return await redis.evalsha<string[], number[]>(await scriptSha(CELL_COUNTS_LUA), [key], args);
-      } catch (error) {
-        // A Redis that has not seen the script yet (or lost it on restart) loads it with EVAL.
-        if (!String(error).includes("NOSCRIPT")) throw error;
-        return redis.eval<string[], number[]>(CELL_COUNTS_LUA, [key], args);
-      }
-    },
+    // EVALSHA, falling back to EVAL for a Redis that has not seen the script (the client's Script
+    // does both); only a block the isolate has no counts for gets here.
+    cellCounts: (key, args) => redis.createScript<number[]>(CELL_COUNTS_LUA).exec([key], args),
   };
 }
 
@@ -144,11 +124,7 @@ export async function nearbyRedisFullRadius(
   key: string,
   q: { lat: number; lon: number; radiusM: number; limit: number },
 ): Promise<NearbyHit[]> {
-  const raw = await redis.eval<string[], RawHashHit[]>(
-    "return redis.call('GEOSEARCH', KEYS[1], 'FROMLONLAT', ARGV[1], ARGV[2], 'BYRADIUS', ARGV[3], 'm', 'ASC', 'COUNT', ARGV[4], 'WITHHASH')",
-    [key],
-    [String(q.lon), String(q.lat), String(q.radiusM), String(q.limit)],
-  );
+  const raw = await redis.exec<RawHashHit[]>(searchCommand(key, q.lon, q.lat, q.radiusM, q.limit));
   return decodeHits(raw, q);
 }
 
