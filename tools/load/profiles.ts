@@ -111,17 +111,18 @@ export async function loadProfiles(opts: LoadOptions): Promise<LoadSummary> {
 }
 
 const USAGE = `usage: npm run load:profiles -- --count N [--city ${Object.keys(cities).join("|")}] [--seed 42]
-       [--database geoedge] [--redis] [--truncate] [--cluster] [--chunk rows]
+       [--database geoedge] [--redis] [--truncate] [--[no-]cluster] [--chunk rows]
 
 Writes N synthetic profiles (ids p-<seed>-<n>) into a local database of the stack (geoedge by
 default), or into DATABASE_URL when it is set and --database is not. --redis also seeds the local
 Redis index geo:profiles; --truncate empties profiles (and that key) first. --cluster (the default
-with --truncate) then rewrites the table in the order of its location index, so nearby queries
-read fewer pages; it locks the table while it runs.`;
+with --truncate; --no-cluster skips it) then rewrites the table in the order of its location
+index, so nearby queries read fewer pages; it locks the table while it runs.`;
 
 /** `npm run load:profiles`: the command line around {@link loadProfiles}. */
 async function main(): Promise<void> {
   const { values } = parseArgs({
+    allowNegative: true,
     options: {
       count: { type: "string" },
       city: { type: "string", default: "madrid" },
