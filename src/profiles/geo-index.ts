@@ -36,7 +36,7 @@ export function searchCommand(
 }
 
 /** Where the search starts when the block holds fewer than k: a sixteenth of the radius, at least 25 m. */
-export function startRadius(radiusM: number): number {
+function startRadius(radiusM: number): number {
   return Math.min(radiusM, Math.max(25, radiusM / 16));
 }
 

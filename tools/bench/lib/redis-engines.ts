@@ -4,6 +4,7 @@ import {
   decodeHits,
   type GeoCommands,
   type RawHashHit,
+  type RedisNearbyResult,
   searchCommand,
 } from "../../../src/profiles/geo-index";
 import type { NearbyHit } from "../../../src/profiles/schemas";
@@ -22,13 +23,6 @@ function toHits(raw: RespValue): NearbyHit[] {
       lat: Number(String(coord[1])),
     };
   });
-}
-
-/** What the adaptive search answered, with how far and how often it searched. */
-export interface AdaptiveAnswer {
-  hits: NearbyHit[];
-  searchedRadiusM: number;
-  rounds: number;
 }
 
 /**
@@ -99,7 +93,7 @@ export class RedisContenders implements GeoCommands {
    * The app's adaptive search; hits (member and geohash) are decoded as the app does, or left
    * undecoded (empty) when `parse` is false.
    */
-  async adaptive(q: NearbyQuery, parse = true): Promise<AdaptiveAnswer> {
+  async adaptive(q: NearbyQuery, parse = true): Promise<RedisNearbyResult> {
     const { raw, searchedRadiusM, rounds } = await adaptiveSearch(this, this.key, q, this.density);
     return { hits: parse ? decodeHits(raw, q) : [], searchedRadiusM, rounds };
   }
