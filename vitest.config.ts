@@ -3,11 +3,16 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { defaultStackConfig } from "./tools/stack/config.ts";
+import { freePorts } from "./tools/stack/processes.ts";
+import { availableStackConfig } from "./tools/stack/stack.ts";
 
-// Tests reach the local stack that test/global-setup.ts starts (or reuses); its token is read here
-// because bindings are fixed before any test runs.
-const stack = defaultStackConfig();
+// Tests reach the local stack that test/global-setup.ts starts (or reuses): this checkout's running
+// stack, or one on free ports when another checkout holds the default ones. Its ports and token are
+// settled here because bindings are fixed before any test runs.
+const stack = await availableStackConfig();
+const [receiverPort, providerPort] = await freePorts(2);
+process.env.GEOEDGE_TEST_RECEIVER_PORT ??= String(receiverPort);
+process.env.GEOEDGE_TEST_PROVIDER_PORT ??= String(providerPort);
 mkdirSync(stack.dir, { recursive: true });
 const tokenFile = join(stack.dir, "bridge-token");
 if (!existsSync(tokenFile)) writeFileSync(tokenFile, randomBytes(24).toString("hex"), { mode: 0o600 });
@@ -49,8 +54,8 @@ export default defineConfig({
                 NEON_LOCAL_PROXY: `127.0.0.1:${stack.ports.proxy}`,
                 REDIS_RETRIES: "0",
                 TEST_KEYS: JSON.stringify(testKeys),
-                TEST_PROVIDER_URL: `http://127.0.0.1:${process.env.GEOEDGE_TEST_PROVIDER_PORT ?? 18091}`,
-                TEST_RECEIVER_URL: `http://127.0.0.1:${process.env.GEOEDGE_TEST_RECEIVER_PORT ?? 18090}`,
+                TEST_PROVIDER_URL: `http://127.0.0.1:${process.env.GEOEDGE_TEST_PROVIDER_PORT}`,
+                TEST_RECEIVER_URL: `http://127.0.0.1:${process.env.GEOEDGE_TEST_RECEIVER_PORT}`,
               },
             },
           }),

@@ -1,6 +1,7 @@
 import { migrateDatabase } from "../tools/db/migrate";
 import { startFakeProvider } from "../tools/fake-provider";
 import { ensureStack } from "../tools/stack/stack";
+import { ensureSystemPackages } from "../tools/stack/system-packages";
 import { startWebhookReceiver } from "./webhook-receiver";
 
 /**
@@ -9,11 +10,12 @@ import { startWebhookReceiver } from "./webhook-receiver";
  * only what it started.
  */
 export default async function setup(): Promise<() => Promise<void>> {
+  ensureSystemPackages(["stack", "test"]);
   const stack = await ensureStack();
   await migrateDatabase(stack.postgres.url("geoedge_test"), stack.proxy);
   process.env.GEOEDGE_REDIS_PORT = String(stack.redis.port);
-  const receiver = await startWebhookReceiver(Number(process.env.GEOEDGE_TEST_RECEIVER_PORT ?? 18090));
-  const provider = await startFakeProvider(Number(process.env.GEOEDGE_TEST_PROVIDER_PORT ?? 18091));
+  const receiver = await startWebhookReceiver(Number(process.env.GEOEDGE_TEST_RECEIVER_PORT));
+  const provider = await startFakeProvider(Number(process.env.GEOEDGE_TEST_PROVIDER_PORT));
   return async () => {
     await provider.close();
     await receiver.close();

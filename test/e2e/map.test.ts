@@ -9,8 +9,8 @@ import { scratchStack, stackEnv } from "../tools/stack-helpers";
 const root = join(import.meta.dirname, "../..");
 const CHROMIUM = process.env.GEOEDGE_CHROMIUM ?? "/usr/bin/chromium";
 const shots = join(root, "test-results");
-const config = scratchStack(17430);
-const port = 17440;
+const config = await scratchStack(2);
+const [port, providerPort] = config.spare as [number, number];
 const base = `http://127.0.0.1:${port}`;
 const devVars = join(config.dir, "dev.vars");
 const children: ChildProcess[] = [];
@@ -59,7 +59,7 @@ beforeAll(async () => {
   start(["tools/dev.ts"], {
     GEOEDGE_DEV_PORT: String(port),
     GEOEDGE_DEV_VARS: devVars,
-    GEOEDGE_PROVIDER_PORT: "17445",
+    GEOEDGE_PROVIDER_PORT: String(providerPort),
   });
   await poll(
     async () => ((await fetch(`${base}/health`)).status === 200 ? true : undefined),

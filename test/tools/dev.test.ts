@@ -7,8 +7,8 @@ import { stopStack } from "../../tools/stack/stack";
 import { scratchStack, stackEnv, statePids } from "./stack-helpers";
 
 const root = join(import.meta.dirname, "../..");
-const config = scratchStack(17410);
-const devPort = 17420;
+const config = await scratchStack(2);
+const [devPort, providerPort] = config.spare as [number, number];
 const devVars = join(config.dir, "dev.vars");
 let dev: ChildProcess | undefined;
 let output = "";
@@ -48,7 +48,7 @@ describe("npm run dev", () => {
         ...stackEnv(config),
         GEOEDGE_DEV_PORT: String(devPort),
         GEOEDGE_DEV_VARS: devVars,
-        GEOEDGE_PROVIDER_PORT: "17425",
+        GEOEDGE_PROVIDER_PORT: String(providerPort),
       },
       stdio: ["ignore", "pipe", "pipe"],
     });

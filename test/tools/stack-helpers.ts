@@ -2,19 +2,25 @@ import { chmodSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { StackConfig } from "../../tools/stack/config";
+import { freePorts } from "../../tools/stack/processes";
 
 /**
- * A throwaway stack directory and ports of its own, so these tests never touch the shared test
- * stack (or the machine's default services). The directory must be readable by the `postgres`
- * user, which runs the cluster when the tests run as root.
+ * A throwaway stack directory and free ports of its own, so these tests never touch the shared test
+ * stack, another checkout's stacks or the machine's default services. `spare` holds `extra` more
+ * free ports for the test's other servers (a dev Worker, a fake provider).
  */
-export function scratchStack(base: number): StackConfig {
+export async function scratchStack(extra = 0): Promise<StackConfig & { spare: number[] }> {
   const dir = mkdtempSync(join(tmpdir(), "geoedge-stack-"));
   chmodSync(dir, 0o755);
-  return {
-    dir,
-    ports: { redis: base, postgres: base + 1, bridge: base + 2, proxy: base + 3, pooler: base + 4 },
-  };
+  const [redis, postgres, bridge, proxy, pooler, ...spare] = (await freePorts(5 + extra)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    ...number[],
+  ];
+  return { dir, ports: { redis, postgres, bridge, proxy, pooler }, spare };
 }
 
 /** The PIDs recorded in a stack's state file. */

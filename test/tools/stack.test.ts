@@ -9,7 +9,7 @@ import { isAlive, isPortOpen } from "../../tools/stack/processes";
 import { ensureStack, type StackHandle } from "../../tools/stack/stack";
 import { scratchStack, statePids } from "./stack-helpers";
 
-const config = scratchStack(17390);
+const config = await scratchStack();
 let first: StackHandle | undefined;
 
 afterAll(async () => {
@@ -91,7 +91,7 @@ describe("local stack tool", () => {
 
   it("names the Debian package to install when a binary is missing", async () => {
     const path = process.env.PATH;
-    const scratch = scratchStack(17400);
+    const scratch = await scratchStack();
     process.env.PATH = "/nonexistent";
     try {
       await expect(ensureStack(scratch)).rejects.toThrow(/apt-get install redis-server/);

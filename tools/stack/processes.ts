@@ -1,6 +1,6 @@
 import { type SpawnOptions, spawn } from "node:child_process";
 import { accessSync, constants, readFileSync } from "node:fs";
-import { connect } from "node:net";
+import { type AddressInfo, connect, createServer } from "node:net";
 import { delimiter, join } from "node:path";
 
 /** Whether something accepts TCP connections on 127.0.0.1:`port`. */
@@ -92,4 +92,25 @@ export function run(command: string, args: string[], options: SpawnOptions = {})
       else reject(new Error(`${command} ${args.join(" ")} exited with ${code}:\n${output.trim()}`));
     });
   });
+}
+
+/**
+ * `count` distinct TCP ports that are free on 127.0.0.1 right now (the kernel picks them). Another
+ * process may still take one before it is used; callers that start servers on them fail loudly then.
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const server = createServer();
+          server.once("error", reject);
+          server.listen(0, "127.0.0.1", () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((s) => (s.address() as AddressInfo).port);
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
 }

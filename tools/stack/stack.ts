@@ -11,8 +11,9 @@ import {
   startPostgres,
   stopPostgres,
 } from "./postgres";
-import { isAlive, isPortOpen, terminate, waitFor } from "./processes";
+import { freePorts, isAlive, isPortOpen, terminate, waitFor } from "./processes";
 import { startRedis } from "./redis";
+import { ensureSystemPackages } from "./system-packages";
 
 /** A component of the stack, in start order. */
 export type Component = "redis" | "postgres" | "pooler" | "services";
@@ -177,6 +178,7 @@ async function stopComponent(config: StackConfig, state: State, component: Compo
  * `stop()` stops only the components this call started.
  */
 export async function ensureStack(config: StackConfig = defaultStackConfig()): Promise<StackHandle> {
+  ensureSystemPackages(["stack"]);
   mkdirSync(join(config.dir, "logs"), { recursive: true });
   const state = readState(config.dir);
   const token = bridgeToken(config.dir);
@@ -210,6 +212,46 @@ export async function ensureStack(config: StackConfig = defaultStackConfig()): P
       writeState(config.dir, current);
     },
   };
+}
+
+const portVariables: Record<keyof StackConfig["ports"], string> = {
+  redis: "GEOEDGE_REDIS_PORT",
+  postgres: "GEOEDGE_PG_PORT",
+  pooler: "GEOEDGE_POOLER_PORT",
+  bridge: "GEOEDGE_BRIDGE_PORT",
+  proxy: "GEOEDGE_PROXY_PORT",
+};
+
+/**
+ * The stack a test run should use: the ports this checkout's running stack recorded (so tests share
+ * a running `npm run dev`'s processes), else the configured ports where they are free, else free
+ * ports picked now. Ports set explicitly through their variable are never moved. The choice is
+ * written back to the variables, so child processes and the global setup agree with it.
+ */
+export async function availableStackConfig(base: StackConfig = defaultStackConfig()): Promise<StackConfig> {
+  const state = readState(base.dir);
+  const running: Partial<StackConfig["ports"]> = {};
+  if (state.redis && isAlive(state.redis.pid)) running.redis = state.redis.port;
+  if (state.postgres && isAlive(state.postgres.pid)) running.postgres = state.postgres.port;
+  if (state.pooler && isAlive(state.pooler.pid)) running.pooler = state.pooler.port;
+  if (state.services && isAlive(state.services.pid)) {
+    running.bridge = state.services.bridgePort;
+    running.proxy = state.services.proxyPort;
+  }
+  const ports = { ...base.ports };
+  const names = Object.keys(ports) as (keyof StackConfig["ports"])[];
+  const taken: (keyof StackConfig["ports"])[] = [];
+  for (const name of names) {
+    const recorded = running[name];
+    if (recorded !== undefined) ports[name] = recorded;
+    else if (!process.env[portVariables[name]] && (await isPortOpen(ports[name]))) taken.push(name);
+  }
+  const spare = await freePorts(taken.length);
+  taken.forEach((name, i) => {
+    ports[name] = spare[i] as number;
+  });
+  for (const name of names) process.env[portVariables[name]] = String(ports[name]);
+  return { ...base, ports };
 }
 
 /** Stops every component the stack under `config.dir` started (the CLI's `stop`). */
