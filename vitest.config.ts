@@ -1,10 +1,9 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { freePorts } from "./tools/stack/processes.ts";
-import { availableStackConfig } from "./tools/stack/stack.ts";
+import { availableStackConfig, bridgeSecret, redisDatabase } from "./tools/stack/stack.ts";
+import { bridgeToken } from "./tools/stack/upstash-bridge.ts";
 
 // Tests reach the local stack that test/global-setup.ts starts (or reuses): this checkout's running
 // stack, or one on free ports when another checkout holds the default ones. Its ports and token are
@@ -13,10 +12,8 @@ const stack = await availableStackConfig();
 const [receiverPort, providerPort] = await freePorts(2);
 process.env.GEOEDGE_TEST_RECEIVER_PORT ??= String(receiverPort);
 process.env.GEOEDGE_TEST_PROVIDER_PORT ??= String(providerPort);
-mkdirSync(stack.dir, { recursive: true });
-const tokenFile = join(stack.dir, "bridge-token");
-if (!existsSync(tokenFile)) writeFileSync(tokenFile, randomBytes(24).toString("hex"), { mode: 0o600 });
-const bridgeToken = readFileSync(tokenFile, "utf8").trim();
+// The test database's own Redis database, so a running dev's keys are never touched.
+const bridgeTokenForTests = bridgeToken(bridgeSecret(stack.dir), redisDatabase(stack.dir, "geoedge_test"));
 
 // Fresh keys per run: one per scope, so tests can prove a key without a scope is refused.
 const testKeys = {
@@ -29,7 +26,7 @@ const secrets = {
   // Through the stack's PgBouncer, as a deployed Worker goes through Neon's pooled endpoint.
   DATABASE_URL: `postgres://postgres@127.0.0.1:${stack.ports.pooler}/geoedge_test`,
   UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${stack.ports.bridge}`,
-  UPSTASH_REDIS_REST_TOKEN: bridgeToken,
+  UPSTASH_REDIS_REST_TOKEN: bridgeTokenForTests,
   API_KEYS: JSON.stringify(
     Object.entries(testKeys).map(([scope, key]) => ({ id: `test-${scope}`, key, scopes: [scope] })),
   ),

@@ -13,7 +13,7 @@ export default async function setup(): Promise<() => Promise<void>> {
   ensureSystemPackages(["stack", "test"]);
   const stack = await ensureStack();
   await migrateDatabase(stack.postgres.url("geoedge_test"), stack.proxy);
-  process.env.GEOEDGE_REDIS_PORT = String(stack.redis.port);
+  process.env.GEOEDGE_REDIS_PORT = String(stack.redisPort);
   const receiver = await startWebhookReceiver(Number(process.env.GEOEDGE_TEST_RECEIVER_PORT));
   const provider = await startFakeProvider(Number(process.env.GEOEDGE_TEST_PROVIDER_PORT));
   return async () => {

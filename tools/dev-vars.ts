@@ -26,7 +26,7 @@ export function ensureDevVars(stack: StackHandle): Record<string, string> {
     const key = `gek_dev_${randomBytes(18).toString("base64url")}`;
     writeFileSync(
       path,
-      example.replaceAll("__GENERATED__", key).replaceAll("__BRIDGE_TOKEN__", stack.bridge.token),
+      example.replaceAll("__GENERATED__", key).replaceAll("__BRIDGE_TOKEN__", stack.bridge.token("geoedge")),
       { mode: 0o600 },
     );
   }
@@ -42,7 +42,7 @@ export function devEnvironment(stack: StackHandle, devVars: Record<string, strin
     ...devVars,
     DATABASE_URL: stack.postgres.pooledUrl("geoedge"),
     UPSTASH_REDIS_REST_URL: stack.bridge.url,
-    UPSTASH_REDIS_REST_TOKEN: stack.bridge.token,
+    UPSTASH_REDIS_REST_TOKEN: stack.bridge.token("geoedge"),
     NEON_LOCAL_PROXY: stack.proxy,
     REDIS_RETRIES: devVars.REDIS_RETRIES ?? "0",
   };

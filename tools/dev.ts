@@ -93,6 +93,6 @@ geoedge is running (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)
   crons    ${base}/__scheduled?cron=*/10+*+*+*+*
   search   ${base}/search   (provider ${providerUrl}${fakeProvider ? ", the local fake" : ""})
   dev key  ${firstDevKey(devVars) ?? "(none in .dev.vars API_KEYS)"}
-  stack    redis 127.0.0.1:${stack.redis.port}, postgres ${stack.postgres.url("geoedge")}
+  stack    redis 127.0.0.1:${stack.redisPort}, postgres ${stack.postgres.url("geoedge")}
 Press Ctrl-C to stop.
 `);

@@ -33,7 +33,7 @@ function all(opts: { count: number; seed: number; city?: string; start?: number 
 beforeAll(async () => {
   stack = await ensureStack();
   pool = neonPool(stack.postgres.url("geoedge_test"), stack.proxy, 2);
-  redis = await RespClient.connect(stack.redis);
+  redis = await RespClient.connect(stack.redis("geoedge_test"));
 });
 
 afterAll(async () => {
@@ -78,7 +78,7 @@ describe("profile loader", () => {
       seed,
       databaseUrl: stack.postgres.url("geoedge_test"),
       localProxy: stack.proxy,
-      redis: { ...stack.redis, key },
+      redis: { ...stack.redis("geoedge_test"), key },
       chunkSize: 500,
     };
     const summary = await loadProfiles(opts);

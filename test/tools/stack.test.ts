@@ -23,7 +23,11 @@ describe("local stack tool", () => {
     expect(first.started).toEqual(["redis", "postgres", "pooler", "services"]);
     for (const port of Object.values(config.ports)) expect(await isPortOpen(port)).toBe(true);
 
-    const redis = new Redis({ url: first.bridge.url, token: first.bridge.token, retry: { retries: 0 } });
+    const redis = new Redis({
+      url: first.bridge.url,
+      token: first.bridge.token("geoedge_test"),
+      retry: { retries: 0 },
+    });
     await redis.set("stack-test", "ok");
     expect(await redis.get("stack-test")).toBe("ok");
 

@@ -249,7 +249,7 @@ export async function run(args: string[]): Promise<void> {
   const concurrency = 32;
   const stack = await ensureStack();
   const token = randomBytes(16).toString("hex");
-  const bridge = await spawnBridge(stack.redis.port, token);
+  const bridge = await spawnBridge(stack.redisPort, token);
   const pid = bridge.child.pid;
   const prefix = `bench:bridge:${randomBytes(4).toString("hex")}`;
   const key = `${prefix}:courier`;
@@ -257,9 +257,9 @@ export async function run(args: string[]): Promise<void> {
   const plain = client(bridge.url, token, false);
   try {
     const rows: Row[] = [];
-    const rbPlain = await redisBenchmark(stack.redis.port, []);
+    const rbPlain = await redisBenchmark(stack.redisPort, []);
     rows.push({ workload: "redis-benchmark GET", inFlight: concurrency, commandsPerSec: rbPlain });
-    const rbPipelined = await redisBenchmark(stack.redis.port, ["-P", "16"]);
+    const rbPipelined = await redisBenchmark(stack.redisPort, ["-P", "16"]);
     rows.push({
       workload: "redis-benchmark GET -P 16",
       inFlight: concurrency * 16,

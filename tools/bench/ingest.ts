@@ -111,7 +111,7 @@ export async function run(args: string[]): Promise<void> {
   const courierIds = [...new Set(fixes.map((f) => f.courier_id))];
   const url = await ensureBenchDatabase(stack, DATABASE);
   const db = appDb(stack, url, opts.connections + 1);
-  const redis = await RespClient.connect(stack.redis);
+  const redis = await RespClient.connect(stack.redis(DATABASE));
   let worker: FullWorker | undefined;
   let client: JsonClient | undefined;
   let pinger: KeepAliveClient | undefined;

@@ -189,7 +189,7 @@ async function benchSize(ctx: Ctx, size: number): Promise<SizeResult> {
     databaseUrl: ctx.url,
     localProxy: stack.proxy,
     truncate: true,
-    redis: { ...stack.redis, key: redis.key },
+    redis: { ...stack.redis(DATABASE), key: redis.key },
     progress: true,
   });
   const perMember = ((await redis.usedMemory()) - memBefore) / size;
@@ -271,7 +271,7 @@ export async function run(args: string[]): Promise<void> {
   const url = await benchDatabase(stack, DATABASE);
   // The Worker reads the live key, so the HTTP contenders need the rows there; tests use unique ids
   // far from the benchmark's city and never rely on this key's contents.
-  const redis = await RedisContenders.open(stack.redis, redisKeys.profiles());
+  const redis = await RedisContenders.open(stack.redis(DATABASE), redisKeys.profiles());
   const pg = new PostgisContender(url, stack.proxy, 8);
   const apiKey = `bench_${randomBytes(16).toString("hex")}`;
   let worker: Awaited<ReturnType<typeof serveBundle>> | undefined;

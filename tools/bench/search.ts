@@ -191,7 +191,7 @@ export async function run(args: string[]): Promise<void> {
   const stack = await ensureStack();
   const url = await benchDatabase(stack, DATABASE);
   const fake = await spawnFakeProvider(repoRoot, await freePort());
-  const deps = pullDeps(url, stack.proxy, stack.bridge);
+  const deps = pullDeps(url, stack.proxy, { url: stack.bridge.url, token: stack.bridge.token(DATABASE) });
   const apiKey = `bench_${randomBytes(16).toString("hex")}`;
   const providerUrl = `${fake.url}/api/events`;
   const vars = wranglerVars(join(repoRoot, "wrangler.toml"));
@@ -225,7 +225,7 @@ export async function run(args: string[]): Promise<void> {
       LOG_LEVEL: "warn",
       DATABASE_URL: url,
       UPSTASH_REDIS_REST_URL: stack.bridge.url,
-      UPSTASH_REDIS_REST_TOKEN: stack.bridge.token,
+      UPSTASH_REDIS_REST_TOKEN: stack.bridge.token(DATABASE),
       NEON_LOCAL_PROXY: stack.proxy,
       REDIS_RETRIES: "0",
       API_KEYS: JSON.stringify([{ id: "bench", key: apiKey, scopes: ["admin"] }]),

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { redisKeys } from "../../src/redis/keys";
-import { RespClient } from "../stack/resp";
+import { RespClient, type RespTarget } from "../stack/resp";
 import { cities, cityNamed } from "./cities";
 import { generateProfiles, type ProfileChunk } from "./generate";
 import { Progress } from "./progress";
@@ -30,7 +30,7 @@ export interface LoadOptions {
    */
   cluster?: boolean;
   /** Also GEOADD every row into `key` (the live index `geo:profiles` by default) of this Redis. */
-  redis?: { host: string; port: number; key?: string };
+  redis?: RespTarget & { key?: string };
   chunkSize?: number;
   /** Draw a progress bar on stderr. */
   progress?: boolean;
@@ -166,13 +166,14 @@ async function main(): Promise<void> {
     const { ensureStack } = await import("../stack/stack");
     const { migrateDatabase } = await import("../db/migrate");
     const stack = await ensureStack();
-    databaseUrl = envUrl ?? stack.postgres.url(values.database ?? "geoedge");
+    const database = values.database ?? (envUrl ? new URL(envUrl).pathname.slice(1) : "geoedge");
+    databaseUrl = envUrl ?? stack.postgres.url(database);
     await migrateDatabase(databaseUrl, stack.proxy);
     summary = await loadProfiles({
       ...common,
       databaseUrl,
       localProxy: stack.proxy,
-      ...(values.redis ? { redis: stack.redis } : {}),
+      ...(values.redis ? { redis: stack.redis(database) } : {}),
     });
   }
   const { host, pathname } = new URL(databaseUrl);

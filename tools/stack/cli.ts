@@ -10,7 +10,7 @@ try {
       `started: ${stack.started.join(", ") || "nothing"}; already running: ${stack.reused.join(", ") || "nothing"}`,
     );
     console.log(
-      `redis 127.0.0.1:${stack.redis.port}  postgres ${stack.postgres.url("geoedge")}  pooled ${stack.postgres.pooledUrl("geoedge")}`,
+      `redis 127.0.0.1:${stack.redisPort}  postgres ${stack.postgres.url("geoedge")}  pooled ${stack.postgres.pooledUrl("geoedge")}`,
     );
     console.log(`upstash bridge ${stack.bridge.url}  neon proxy ${stack.proxy}`);
   } else if (command === "stop") {

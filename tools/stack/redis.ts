@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { findBinary, isAlive, isPortOpen, run, waitFor } from "./processes";
+import { REDIS_DATABASES } from "./upstash-bridge";
 
 /** Starts `redis-server` on `port` with its files under `dir`; returns its PID. */
 export async function startRedis(dir: string, port: number): Promise<number> {
@@ -33,6 +34,9 @@ export async function startRedis(dir: string, port: number): Promise<number> {
     "",
     "--appendonly",
     "no",
+    // One numbered database per Postgres database (dev, tests, each benchmark): see the bridge.
+    "--databases",
+    String(REDIS_DATABASES),
     "--logfile",
     join(dir, "logs", "redis.log"),
   ]);

@@ -186,18 +186,27 @@ class Parser {
  * replies matched to them in FIFO order. If the connection drops, commands awaiting replies
  * fail and the next command reconnects.
  */
+/** Where a client connects: a Redis server and, optionally, one of its numbered databases. */
+export interface RespTarget {
+  host: string;
+  port: number;
+  /** The database to SELECT on every connection (0 when absent). */
+  db?: number;
+}
+
 export class RespClient {
   private socket: net.Socket | null = null;
+  private selected: Promise<void> = Promise.resolve();
   private readonly queue: Pending[] = [];
   private head = 0;
   private readonly parser = new Parser((v) => this.onReply(v));
   private closed = false;
   private uncorkScheduled = false;
 
-  private constructor(private readonly target: { host: string; port: number }) {}
+  private constructor(private readonly target: RespTarget) {}
 
-  /** Opens a connection and resolves once it is established. */
-  static async connect(target: { host: string; port: number }): Promise<RespClient> {
+  /** Opens a connection and resolves once it is established (and `target.db` is selected). */
+  static async connect(target: RespTarget): Promise<RespClient> {
     const client = new RespClient(target);
     const socket = client.open();
     await new Promise<void>((resolve, reject) => {
@@ -208,6 +217,7 @@ export class RespClient {
         resolve();
       });
     });
+    if (target.db) await client.selected;
     return client;
   }
 
@@ -262,6 +272,23 @@ export class RespClient {
     socket.setKeepAlive(true, 30_000);
     this.socket = socket;
     this.parser.reset();
+    // Every connection (a reconnect too) starts in the target's database; SELECT is the first
+    // command on the wire, so its reply is the first one read.
+    if (this.target.db) {
+      this.selected = new Promise((resolve, reject) => {
+        this.queue.push({
+          resolve: ([reply]) =>
+            reply instanceof RespError
+              ? reject(new Error(`SELECT ${this.target.db}: ${reply.message}`))
+              : resolve(),
+          reject,
+          remaining: 1,
+          replies: [],
+        });
+      });
+      this.selected.catch(() => {});
+      socket.write(encode([["SELECT", this.target.db]]));
+    }
     socket.on("data", (chunk: Buffer) => {
       try {
         this.parser.feed(chunk);

@@ -13,7 +13,9 @@ import {
 } from "./postgres";
 import { freePorts, isAlive, isPortOpen, terminate, waitFor } from "./processes";
 import { startRedis } from "./redis";
+import type { RespTarget } from "./resp";
 import { ensureSystemPackages } from "./system-packages";
+import { bridgeToken, REDIS_DATABASES } from "./upstash-bridge";
 
 /** A component of the stack, in start order. */
 export type Component = "redis" | "postgres" | "pooler" | "services";
@@ -28,13 +30,24 @@ interface State {
 /** What a caller needs to reach the running stack, and a `stop` for what this call started. */
 export interface StackHandle {
   dir: string;
-  redis: { host: string; port: number };
+  /** Redis's port, for messages; clients use {@link StackHandle.redis}. */
+  redisPort: number;
+  /**
+   * Where a direct Redis client for the Postgres database `database` connects: the Redis database
+   * of its own that the bridge gives the same database's token, so dev, tests and benchmarks never
+   * see each other's keys.
+   */
+  redis(database: string): RespTarget;
   /**
    * `url` reaches Postgres directly (migrations, loaders, benchmarks' own clients); `pooledUrl`
    * goes through PgBouncer in transaction mode, as a Worker reaches Neon's pooled endpoint.
    */
   postgres: { port: number; url: (database: string) => string; pooledUrl: (database: string) => string };
-  bridge: { url: string; token: string };
+  bridge: {
+    url: string;
+    /** The bearer token that reaches the Redis database of the Postgres database `database`. */
+    token(database: string): string;
+  };
   /** `host:port` of the Neon WebSocket proxy. */
   proxy: string;
   started: Component[];
@@ -56,10 +69,39 @@ function writeState(dir: string, state: State): void {
   writeFileSync(statePath(dir), `${JSON.stringify(state, null, 2)}\n`);
 }
 
-function bridgeToken(dir: string): string {
+/** The bridge's secret, made on first start; the tokens of each database derive from it. */
+export function bridgeSecret(dir: string): string {
+  mkdirSync(dir, { recursive: true });
   const file = join(dir, "bridge-token");
   if (!existsSync(file)) writeFileSync(file, randomBytes(24).toString("hex"), { mode: 0o600 });
   return readFileSync(file, "utf8").trim();
+}
+
+/** The Redis databases of the dev and test databases; others are numbered on first use. */
+const FIXED_REDIS_DATABASES: Record<string, number> = { geoedge: 0, geoedge_test: 1 };
+
+/**
+ * The Redis database number of the Postgres database `database` in the stack under `dir`. Numbers
+ * given out are kept in `redis-databases.json`, so a database keeps its number across runs.
+ */
+export function redisDatabase(dir: string, database: string): number {
+  const fixed = FIXED_REDIS_DATABASES[database];
+  if (fixed !== undefined) return fixed;
+  const file = join(dir, "redis-databases.json");
+  let known: Record<string, number> = {};
+  try {
+    known = JSON.parse(readFileSync(file, "utf8")) as Record<string, number>;
+  } catch {}
+  const found = known[database];
+  if (found !== undefined) return found;
+  const used = new Set([...Object.values(FIXED_REDIS_DATABASES), ...Object.values(known)]);
+  let next = 0;
+  while (used.has(next)) next++;
+  if (next >= REDIS_DATABASES) throw new Error(`no Redis database left for '${database}'; remove ${file}`);
+  known[database] = next;
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(file, `${JSON.stringify(known, null, 2)}\n`);
+  return next;
 }
 
 async function portTakenByStranger(port: number, what: string, variable: string): Promise<void> {
@@ -181,7 +223,7 @@ export async function ensureStack(config: StackConfig = defaultStackConfig()): P
   ensureSystemPackages(["stack"]);
   mkdirSync(join(config.dir, "logs"), { recursive: true });
   const state = readState(config.dir);
-  const token = bridgeToken(config.dir);
+  const token = bridgeSecret(config.dir);
   const started: Component[] = [];
   const reused: Component[] = [];
   const note = (component: Component, didStart: boolean) => {
@@ -196,13 +238,21 @@ export async function ensureStack(config: StackConfig = defaultStackConfig()): P
   note("services", await ensureServices(config, state, token));
   return {
     dir: config.dir,
-    redis: { host: "127.0.0.1", port: config.ports.redis },
+    redisPort: config.ports.redis,
+    redis: (database) => ({
+      host: "127.0.0.1",
+      port: config.ports.redis,
+      db: redisDatabase(config.dir, database),
+    }),
     postgres: {
       port: config.ports.postgres,
       url: (database) => `postgres://postgres@127.0.0.1:${config.ports.postgres}/${database}`,
       pooledUrl: (database) => `postgres://postgres@127.0.0.1:${config.ports.pooler}/${database}`,
     },
-    bridge: { url: `http://127.0.0.1:${config.ports.bridge}`, token },
+    bridge: {
+      url: `http://127.0.0.1:${config.ports.bridge}`,
+      token: (database) => bridgeToken(token, redisDatabase(config.dir, database)),
+    },
     proxy: `127.0.0.1:${config.ports.proxy}`,
     started,
     reused,

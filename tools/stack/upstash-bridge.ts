@@ -10,8 +10,20 @@ export interface UpstashBridgeOptions {
   /** Loopback address to bind; defaults to 127.0.0.1. */
   host?: string;
   redis: { host: string; port: number };
-  /** Bearer token every request must carry. */
+  /**
+   * The secret every request's bearer token starts with. `<token>` and `<token>.0` reach Redis
+   * database 0, `<token>.<n>` database n: each local Postgres database gets a Redis database of
+   * its own this way (see {@link bridgeToken}), as each deployment has its own Upstash database.
+   */
   token: string;
+}
+
+/** Databases a token may name; the stack starts Redis with this many. */
+export const REDIS_DATABASES = 64;
+
+/** The bearer token that reaches Redis database `db` through a bridge whose secret is `secret`. */
+export function bridgeToken(secret: string, db: number): string {
+  return `${secret}.${db}`;
 }
 
 /** A running bridge. */
@@ -214,16 +226,36 @@ export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<Up
   if (!(host === "localhost" || host === "::1" || host.startsWith("127."))) {
     throw new Error(`the Upstash bridge binds to loopback only, not ${host}`);
   }
-  const redis = await RespClient.connect(opts.redis);
+  const connections = new Map<number, Promise<RespClient>>();
+  const connection = (db: number): Promise<RespClient> => {
+    let client = connections.get(db);
+    if (!client) {
+      client = RespClient.connect({ ...opts.redis, db });
+      client.catch(() => connections.delete(db));
+      connections.set(db, client);
+    }
+    return client;
+  };
+  await connection(0);
   const expectedAuth = `Bearer ${opts.token}`;
   const unauthorized = errorBody("Unauthorized");
+  /** The database a request's token names, or undefined when the token is wrong. */
+  const databaseOf = (auth: string | undefined): number | undefined => {
+    if (auth === expectedAuth) return 0;
+    if (!auth?.startsWith(`${expectedAuth}.`)) return undefined;
+    const suffix = auth.slice(expectedAuth.length + 1);
+    const db = Number(suffix);
+    return /^\d{1,2}$/.test(suffix) && db < REDIS_DATABASES ? db : undefined;
+  };
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer): Promise<void> => {
-    if (req.headers.authorization !== expectedAuth) return send(res, 401, unauthorized);
+    const db = databaseOf(req.headers.authorization);
+    if (db === undefined) return send(res, 401, unauthorized);
     const encoding = req.headers["upstash-encoding"];
     const base64 = typeof encoding === "string" && encoding.toLowerCase() === "base64";
     const url = req.url ?? "/";
     try {
+      const redis = await connection(db);
       if (url === "/" || url === "/pipeline" || url === "/multi-exec") {
         if (req.method !== "POST") return send(res, 405, errorBody("ERR use POST"));
         let parsed: unknown;
@@ -280,7 +312,7 @@ export async function startUpstashBridge(opts: UpstashBridgeOptions): Promise<Up
         server.close(() => resolve());
         server.closeAllConnections();
       });
-      await redis.close();
+      await Promise.all([...connections.values()].map(async (c) => (await c).close()));
     },
   };
 }

@@ -17,7 +17,7 @@ export function benchBindings(
     LOG_LEVEL: "warn",
     DATABASE_URL: stack.postgres.pooledUrl(database),
     UPSTASH_REDIS_REST_URL: stack.bridge.url,
-    UPSTASH_REDIS_REST_TOKEN: stack.bridge.token,
+    UPSTASH_REDIS_REST_TOKEN: stack.bridge.token(database),
     NEON_LOCAL_PROXY: stack.proxy,
     REDIS_RETRIES: "0",
     API_KEYS: JSON.stringify([{ id: "bench", key: apiKey, scopes }]),

@@ -8,7 +8,7 @@ import {
   searchCommand,
 } from "../../../src/profiles/geo-index";
 import type { NearbyHit } from "../../../src/profiles/schemas";
-import { RespClient, RespError, type RespValue } from "../../stack/resp";
+import { RespClient, RespError, type RespTarget, type RespValue } from "../../stack/resp";
 import type { NearbyQuery } from "./naive";
 
 /** GEOSEARCH … WITHDIST WITHCOORD replies as hits. */
@@ -42,7 +42,7 @@ export class RedisContenders implements GeoCommands {
     readonly pid: number,
   ) {}
 
-  static async open(target: { host: string; port: number }, key: string) {
+  static async open(target: RespTarget, key: string) {
     const client = await RespClient.connect(target);
     const sha = String(await client.send(["SCRIPT", "LOAD", CELL_COUNTS_LUA]));
     const info = String(await client.send(["INFO", "server"]));
