@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stopStack } from "../../tools/stack/stack";
+import { removeStack } from "../../tools/stack/stack";
 import { scratchStack, stackEnv } from "../tools/stack-helpers";
 
 const root = join(import.meta.dirname, "../..");
@@ -130,8 +130,7 @@ afterAll(async () => {
     dev.kill("SIGINT");
     await exited;
   }
-  await stopStack(config);
-  rmSync(config.dir, { recursive: true, force: true });
+  await removeStack(config);
 }, 60_000);
 
 describe("the live map in a real browser", () => {

@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { isAlive } from "../../tools/stack/processes";
-import { stopStack } from "../../tools/stack/stack";
+import { removeStack } from "../../tools/stack/stack";
 import { scratchStack, stackEnv, statePids } from "./stack-helpers";
 
 const root = join(import.meta.dirname, "../..");
@@ -20,8 +20,7 @@ afterAll(async () => {
     await exited;
   }
   // Whatever a failed run left behind is this test's own scratch stack: stop it by its PIDs.
-  await stopStack(config);
-  rmSync(config.dir, { recursive: true, force: true });
+  await removeStack(config);
 });
 
 async function poll<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {

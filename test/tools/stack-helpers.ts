@@ -1,4 +1,4 @@
-import { chmodSync, mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { StackConfig } from "../../tools/stack/config";
@@ -10,8 +10,8 @@ import { freePorts } from "../../tools/stack/processes";
  * free ports for the test's other servers (a dev Worker, a fake provider).
  */
 export async function scratchStack(extra = 0): Promise<StackConfig & { spare: number[] }> {
+  // mkdtemp makes it mode 700, like a clone in root's home: the stack must cope.
   const dir = mkdtempSync(join(tmpdir(), "geoedge-stack-"));
-  chmodSync(dir, 0o755);
   const [redis, postgres, bridge, proxy, pooler, ...spare] = (await freePorts(5 + extra)) as [
     number,
     number,

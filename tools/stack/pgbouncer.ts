@@ -1,7 +1,8 @@
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { asOwner, postgresUser } from "./postgres";
+import { asOwner, postgresUser } from "./postgres-user";
 import { findBinary, isAlive, isPortOpen, run, waitFor } from "./processes";
+import { prepareServerDir } from "./server-dir";
 
 const PGBOUNCER = "/usr/sbin/pgbouncer";
 
@@ -17,11 +18,11 @@ export async function startPgbouncer(dir: string, port: number, postgresPort: nu
       "pgbouncer was not found: install the Debian package 'pgbouncer' (apt-get install pgbouncer)",
     );
   }
-  const home = join(dir, "pgbouncer");
+  const server = prepareServerDir(dir);
+  const home = join(server, "pgbouncer");
   mkdirSync(home, { recursive: true });
-  mkdirSync(join(dir, "logs"), { recursive: true });
   const pidfile = join(home, "pgbouncer.pid");
-  const log = join(dir, "logs", "pgbouncer.log");
+  const log = join(server, "logs", "pgbouncer.log");
   rmSync(pidfile, { force: true });
   // Trust on loopback, like the cluster behind it; the users file only has to name the user.
   writeFileSync(join(home, "users.txt"), '"postgres" ""\n');
@@ -52,7 +53,7 @@ export async function startPgbouncer(dir: string, port: number, postgresPort: nu
     for (const path of [home, log]) chownSync(path, owner.uid, owner.gid);
   }
   const [cmd, args] = asOwner(binary, ["-d", join(home, "pgbouncer.ini")]);
-  await run(cmd, args);
+  await run(cmd, args, { cwd: server });
   await waitFor(
     async () =>
       existsSync(pidfile) && readFileSync(pidfile, "utf8").trim() !== "" && (await isPortOpen(port)),

@@ -1,6 +1,8 @@
 import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { asOwner, postgresUser } from "./postgres-user";
 import { findBinary, isPortOpen, run, waitFor } from "./processes";
+import { prepareServerDir, serverDir } from "./server-dir";
 
 const PG_BIN = "/usr/lib/postgresql/15/bin";
 const POSTGIS_CONTROL = "/usr/share/postgresql/15/extension/postgis.control";
@@ -11,24 +13,10 @@ interface PgPaths {
   log: string;
 }
 
-function paths(dir: string): PgPaths {
+/** The cluster's files, in the stack's server directory (see {@link serverDir}). */
+function paths(stackDir: string): PgPaths {
+  const dir = serverDir(stackDir);
   return { data: join(dir, "pg"), socket: join(dir, "run"), log: join(dir, "logs", "postgres.log") };
-}
-
-/** Postgres (and PgBouncer) refuse to run as root: as root, their commands run as the `postgres` user. */
-export function asOwner(binary: string, args: string[]): [string, string[]] {
-  return process.getuid?.() === 0 ? ["runuser", ["-u", "postgres", "--", binary, ...args]] : [binary, args];
-}
-
-/** The `postgres` system user's ids (the owner of the stack's database files when run as root). */
-export function postgresUser(): { uid: number; gid: number } {
-  const line = readFileSync("/etc/passwd", "utf8")
-    .split("\n")
-    .find((l) => l.startsWith("postgres:"));
-  const parts = line?.split(":");
-  if (!parts?.[2] || !parts[3])
-    throw new Error("the 'postgres' system user is missing; reinstall the package 'postgresql-15'");
-  return { uid: Number(parts[2]), gid: Number(parts[3]) };
 }
 
 /** Checks that PostgreSQL 15 and PostGIS 3 are installed, naming the package to install if not. */
@@ -46,10 +34,12 @@ export function checkPostgresInstalled(): void {
 /** Creates the cluster on first use and starts it; returns the postmaster PID. */
 export async function startPostgres(dir: string, port: number): Promise<number> {
   checkPostgresInstalled();
+  const home = prepareServerDir(dir);
   const p = paths(dir);
-  for (const d of [p.socket, join(dir, "logs")]) mkdirSync(d, { recursive: true });
-  const root = process.getuid?.() === 0;
-  const owner = root ? postgresUser() : undefined;
+  const owner = process.getuid?.() === 0 ? postgresUser() : undefined;
+  // The server's own directory as the working directory: the `postgres` user may not be allowed
+  // into the caller's (a checkout in root's home, say).
+  const cwd = { cwd: home };
   if (!existsSync(join(p.data, "PG_VERSION"))) {
     mkdirSync(p.data, { recursive: true, mode: 0o700 });
     if (owner) chownSync(p.data, owner.uid, owner.gid);
@@ -63,13 +53,10 @@ export async function startPostgres(dir: string, port: number): Promise<number> 
       "UTF8",
       "--no-locale",
     ]);
-    await run(cmd, args);
+    await run(cmd, args, cwd);
   }
   if (!existsSync(p.log)) writeFileSync(p.log, "");
-  if (owner) {
-    chownSync(p.socket, owner.uid, owner.gid);
-    chownSync(p.log, owner.uid, owner.gid);
-  }
+  if (owner) chownSync(p.log, owner.uid, owner.gid);
   // A throwaway cluster: durability off for speed, loopback only, its own socket directory.
   const options = [
     `-p ${port}`,
@@ -92,7 +79,7 @@ export async function startPostgres(dir: string, port: number): Promise<number> 
     options,
     "start",
   ]);
-  await run(cmd, args);
+  await run(cmd, args, cwd);
   await waitFor(() => isPortOpen(port), 10_000, `postgres did not open port ${port}; see ${p.log}`);
   return readPostmasterPid(dir);
 }
@@ -106,7 +93,7 @@ export function readPostmasterPid(dir: string): number {
 /** Stops the cluster under `dir` with a fast shutdown. */
 export async function stopPostgres(dir: string): Promise<void> {
   const [cmd, args] = asOwner(join(PG_BIN, "pg_ctl"), ["-D", paths(dir).data, "-m", "fast", "-w", "stop"]);
-  await run(cmd, args);
+  await run(cmd, args, { cwd: serverDir(dir) });
 }
 
 /** Creates each database that does not exist yet. */

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { findBinary, isAlive, isPortOpen, run, waitFor } from "./processes";
+import { findBinary, isAlive, isPortOpen, run, terminate, waitFor } from "./processes";
 import { REDIS_DATABASES } from "./upstash-bridge";
 
 /** Starts `redis-server` on `port` with its files under `dir`; returns its PID. */
@@ -40,13 +40,18 @@ export async function startRedis(dir: string, port: number): Promise<number> {
     "--logfile",
     join(dir, "logs", "redis.log"),
   ]);
-  // The daemon writes its pidfile a moment after it starts listening: wait for both.
+  // The daemon writes its pidfile a moment after it starts listening: wait for both. If it never
+  // gets there, a daemon that did start is stopped, so a failed start leaves nothing behind.
   await waitFor(
     async () =>
       existsSync(pidfile) && readFileSync(pidfile, "utf8").trim() !== "" && (await isPortOpen(port)),
     10_000,
     `redis-server did not start on port ${port}; see ${join(dir, "logs", "redis.log")}`,
-  );
+  ).catch(async (error: unknown) => {
+    const pid = existsSync(pidfile) ? Number(readFileSync(pidfile, "utf8").trim()) : 0;
+    if (pid > 0) await terminate(pid);
+    throw error;
+  });
   const pid = Number(readFileSync(pidfile, "utf8").trim());
   if (!isAlive(pid)) throw new Error("redis-server exited right after starting");
   return pid;

@@ -1,9 +1,10 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { databases, defaultStackConfig, repoRoot, type StackConfig } from "./config";
 import { startPgbouncer } from "./pgbouncer";
+import { portOwner } from "./port-owner";
 import {
   checkPostgresInstalled,
   ensureDatabases,
@@ -14,6 +15,7 @@ import {
 import { freePorts, isAlive, isPortOpen, terminate, waitFor } from "./processes";
 import { startRedis } from "./redis";
 import type { RespTarget } from "./resp";
+import { serverDir } from "./server-dir";
 import { ensureSystemPackages } from "./system-packages";
 import { bridgeToken, REDIS_DATABASES } from "./upstash-bridge";
 
@@ -104,12 +106,26 @@ export function redisDatabase(dir: string, database: string): number {
   return next;
 }
 
+/** How to stop the stack in `stackDir` from a shell. */
+function stopCommand(stackDir: string): string {
+  return basename(stackDir) === ".stack"
+    ? `cd ${dirname(stackDir)} && npm run stack -- stop`
+    : `GEOEDGE_STACK_DIR=${stackDir} npm run stack -- stop`;
+}
+
 async function portTakenByStranger(port: number, what: string, variable: string): Promise<void> {
-  if (await isPortOpen(port)) {
+  if (!(await isPortOpen(port))) return;
+  const owner = portOwner(port);
+  const who = owner ? ` (pid ${owner.pid}: ${owner.command})` : "";
+  if (owner?.stackDir) {
     throw new Error(
-      `port ${port} (${what}) is in use by a process this stack did not start; free it or set ${variable}`,
+      `port ${port} (${what}) is in use by the geoedge stack in ${owner.stackDir}${who}, which this checkout did not start.\n` +
+        `Stop that stack with:  ${stopCommand(owner.stackDir)}\nor give this one another port with ${variable}.`,
     );
   }
+  throw new Error(
+    `port ${port} (${what}) is in use by a process this stack did not start${who}; free it or set ${variable}`,
+  );
 }
 
 async function ensureRedis(config: StackConfig, state: State): Promise<boolean> {
@@ -230,12 +246,23 @@ export async function ensureStack(config: StackConfig = defaultStackConfig()): P
     (didStart ? started : reused).push(component);
     writeState(config.dir, state);
   };
-  note("redis", await ensureRedis(config, state));
-  note("postgres", await ensurePostgres(config, state));
-  if (state.postgres) state.postgres.pid = readPostmasterPid(config.dir);
-  await ensureDatabases(config.ports.postgres, databases);
-  note("pooler", await ensurePooler(config, state));
-  note("services", await ensureServices(config, state, token));
+  try {
+    note("redis", await ensureRedis(config, state));
+    note("postgres", await ensurePostgres(config, state));
+    if (state.postgres) state.postgres.pid = readPostmasterPid(config.dir);
+    await ensureDatabases(config.ports.postgres, databases);
+    note("pooler", await ensurePooler(config, state));
+    note("services", await ensureServices(config, state, token));
+  } catch (error) {
+    // A start that fails half way leaves nothing of its own running: the next start, from this
+    // checkout or another, would otherwise find the ports taken.
+    const current = readState(config.dir);
+    for (const component of [...started].reverse()) {
+      await stopComponent(config, current, component).catch(() => {});
+    }
+    writeState(config.dir, current);
+    throw error;
+  }
   return {
     dir: config.dir,
     redisPort: config.ports.redis,
@@ -316,6 +343,17 @@ export async function stopStack(config: StackConfig = defaultStackConfig()): Pro
   }
   writeState(config.dir, state);
   return stopped;
+}
+
+/**
+ * Stops the stack under `config.dir` and deletes its data: the directory itself and, as root, the
+ * server directory outside it (the CLI's `remove`). Returns the directories removed.
+ */
+export async function removeStack(config: StackConfig = defaultStackConfig()): Promise<string[]> {
+  await stopStack(config);
+  const dirs = [...new Set([serverDir(config.dir), config.dir])];
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  return dirs;
 }
 
 /** Which components are running, by the state file and a live check. */

@@ -64,10 +64,11 @@ export const systemPackages: readonly SystemPackage[] = [
 ];
 
 /** The packages `purposes` need that are not installed. */
-export function missingPackages(purposes: readonly Purpose[]): SystemPackage[] {
-  return systemPackages.filter(
-    (p) => p.purposes.some((x) => purposes.includes(x)) && !existsSync(p.provides),
-  );
+export function missingPackages(
+  purposes: readonly Purpose[],
+  packages: readonly SystemPackage[] = systemPackages,
+): SystemPackage[] {
+  return packages.filter((p) => p.purposes.some((x) => purposes.includes(x)) && !existsSync(p.provides));
 }
 
 /** The command a person would run to install `packages` by hand. */
@@ -75,12 +76,11 @@ export function installCommand(packages: readonly SystemPackage[]): string {
   return `sudo apt-get install -y --no-install-recommends ${packages.map((p) => p.name).join(" ")}`;
 }
 
-function isDebianLike(): boolean {
+function osRelease(): string {
   try {
-    const release = readFileSync("/etc/os-release", "utf8");
-    return /^ID(_LIKE)?=.*\b(debian|ubuntu)\b/m.test(release);
+    return readFileSync("/etc/os-release", "utf8");
   } catch {
-    return false;
+    return "";
   }
 }
 
@@ -125,24 +125,32 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confold "$@"
 `;
 
+/** What {@link ensureSystemPackages} reads of the machine; tests pass their own. */
+export interface Machine {
+  log?: (line: string) => void;
+  packages?: readonly SystemPackage[];
+  /** The text of /etc/os-release. */
+  osRelease?: string;
+  /** How to run a command as root (`[]` when root, `["sudo", "-n"]`), undefined when impossible. */
+  rootPrefix?: string[] | undefined;
+}
+
 /**
  * Installs the system packages `purposes` need and the machine lacks, saying which and why. As root
  * it uses apt-get; otherwise passwordless sudo when that works. Where neither works, or on a system
  * that is not Debian or Ubuntu, it throws with the one command to run by hand.
  */
-export function ensureSystemPackages(
-  purposes: readonly Purpose[],
-  log: (line: string) => void = (line) => console.error(line),
-): void {
-  const missing = missingPackages(purposes);
+export function ensureSystemPackages(purposes: readonly Purpose[], machine: Machine = {}): void {
+  const log = machine.log ?? ((line: string) => console.error(line));
+  const missing = missingPackages(purposes, machine.packages);
   if (missing.length === 0) return;
   const list = missing.map((p) => `  ${p.name.padEnd(24)} ${p.why}`).join("\n");
-  if (!isDebianLike()) {
+  if (!/^ID(_LIKE)?=.*\b(debian|ubuntu)\b/m.test(machine.osRelease ?? osRelease())) {
     throw new Error(
       `geoedge needs these packages (named as on Debian/Ubuntu), which this system lacks:\n${list}\nInstall their equivalents with your package manager, then run the command again.`,
     );
   }
-  const prefix = rootPrefix();
+  const prefix = "rootPrefix" in machine ? machine.rootPrefix : rootPrefix();
   if (!prefix) {
     throw new Error(
       `geoedge needs these Debian packages, and can install them only as root or with passwordless sudo:\n${list}\nRun this once, then the command again:\n  ${installCommand(missing)}`,
@@ -152,7 +160,7 @@ export function ensureSystemPackages(
   runAsRoot(prefix, ["sh", "-c", INSTALL_SCRIPT, "install", ...missing.map((p) => p.name)], {
     DEBIAN_FRONTEND: "noninteractive",
   });
-  const still = missingPackages(purposes);
+  const still = missingPackages(purposes, machine.packages);
   if (still.length > 0) {
     throw new Error(`apt-get finished but these are still missing: ${still.map((p) => p.name).join(", ")}`);
   }
