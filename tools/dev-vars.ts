@@ -24,11 +24,18 @@ export function ensureDevVars(stack: StackHandle): Record<string, string> {
   if (!existsSync(path)) {
     const example = readFileSync(join(repoRoot, ".dev.vars.example"), "utf8");
     const key = `gek_dev_${randomBytes(18).toString("base64url")}`;
-    writeFileSync(
-      path,
-      example.replaceAll("__GENERATED__", key).replaceAll("__BRIDGE_TOKEN__", stack.bridge.token("geoedge")),
-      { mode: 0o600 },
-    );
+    // Placeholders are filled only in assignments, never in comments.
+    const filled = example
+      .split("\n")
+      .map((line) =>
+        line.startsWith("#")
+          ? line
+          : line
+              .replaceAll("__GENERATED__", key)
+              .replaceAll("__BRIDGE_TOKEN__", stack.bridge.token("geoedge")),
+      )
+      .join("\n");
+    writeFileSync(path, filled, { mode: 0o600 });
   }
   return parseEnvFile(readFileSync(path, "utf8"));
 }

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { isAlive } from "../../tools/stack/processes";
+import { isAlive, isPortOpen } from "../../tools/stack/processes";
 import { removeStack } from "../../tools/stack/stack";
 import { scratchStack, stackEnv, statePids } from "./stack-helpers";
 
@@ -72,7 +72,29 @@ describe("npm run dev", () => {
     expect(key).toBeTruthy();
     await poll(async () => (output.includes(`dev key  ${key}`) ? true : undefined), 10_000, "the banner");
     expect(output).toContain(`http://127.0.0.1:${devPort}/docs`);
+    // The banner comes only once the Worker answers, and once.
+    expect(output.split("geoedge is running").length).toBe(2);
+    expect(output).toMatch(/crons +\*\/5 \* \* \* \*, \* \* \* \* \*, \*\/10 \* \* \* \* \(UTC\)/);
+    // The comment lines of .dev.vars never carry the key.
+    const comments = readFileSync(devVars, "utf8")
+      .split("\n")
+      .filter((line) => line.startsWith("#"));
+    expect(comments.join("\n")).not.toContain(key);
   }, 90_000);
+
+  it("runs the crons by itself: the provider pull fills /search without any call to /__scheduled", async () => {
+    const events = await poll(
+      async () => {
+        const res = await fetch(`http://127.0.0.1:${devPort}/search`);
+        const body = (await res.json()) as { data: { events: unknown[] } | null };
+        return body.data && body.data.events.length > 0 ? body.data.events.length : undefined;
+      },
+      60_000,
+      "a non-empty /search",
+    );
+    expect(events).toBeGreaterThan(0);
+    expect(output).not.toContain("geoedge dev: cron");
+  }, 70_000);
 
   it("answers 503 naming Redis when Redis stops", async () => {
     const pid = statePids(config.dir).redis;
@@ -97,5 +119,8 @@ describe("npm run dev", () => {
     expect(await exited).toBe(0);
     expect(output).toContain("geoedge dev stopped");
     for (const pid of [pids.postgres, pids.services]) expect(pid && isAlive(pid)).toBe(false);
+    // Nothing of the stack or the Worker is left listening.
+    for (const p of [...Object.values(config.ports), devPort, providerPort])
+      expect(await isPortOpen(p)).toBe(false);
   });
 });

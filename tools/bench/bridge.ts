@@ -5,6 +5,7 @@ import net from "node:net";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { Redis } from "@upstash/redis";
+import { Command, integer } from "../lib/cli";
 import { ensureStack } from "../stack/stack.ts";
 import { cpuSeconds } from "./lib/drive.ts";
 
@@ -243,8 +244,17 @@ function table(rows: Row[], rbPlain: number, rbPipelined: number): string {
  * Reports only; never fails on performance.
  */
 export async function run(args: string[]): Promise<void> {
-  const countFlag = args.indexOf("--count");
-  const count = countFlag >= 0 ? Number(args[countFlag + 1]) : 100_000;
+  const cli = new Command({
+    prog: "npm run bench -- bridge",
+    description:
+      "redis-benchmark against the stack's Redis, side by side with GETs through the Upstash REST bridge.",
+  });
+  cli.add_argument("--count", {
+    type: integer(100, 100_000_000),
+    default: 100_000,
+    help: "GETs per row (default: %(default)s)",
+  });
+  const { count } = cli.parse_args(args) as { count: number };
   const warmUp = Math.min(5_000, count);
   const concurrency = 32;
   const stack = await ensureStack();

@@ -1,3 +1,6 @@
+import { REMAINDER } from "argparse";
+import { Command } from "../lib/cli";
+
 /**
  * `npm run bench -- <name> [options]`: runs one benchmark. Each prints its results side by side with
  * its baseline from the same run; figures go to docs/benchmarks.md with the command used.
@@ -33,13 +36,22 @@ const benches: Record<
   },
 };
 
-const [name, ...args] = process.argv.slice(2);
-const bench = name ? benches[name] : undefined;
-if (!bench) {
-  console.error(`usage: npm run bench -- <name> [options]\n`);
-  for (const [key, b] of Object.entries(benches)) console.error(`  ${key.padEnd(10)} ${b.describe}`);
-  process.exit(name ? 2 : 0);
-}
-await (await bench.load()).run(args);
+const cli = new Command({
+  prog: "npm run bench --",
+  description: `Runs one benchmark; each prints its results side by side with its baseline from the same run.
+Record figures in docs/benchmarks.md with the command used. 'npm run bench -- <name> --help' lists a
+benchmark's options.
 
-export {};
+benchmarks:
+${Object.entries(benches)
+  .map(([key, b]) => `  ${key.padEnd(10)} ${b.describe}`)
+  .join("\n")}`,
+});
+cli.add_argument("name", { choices: Object.keys(benches), metavar: "name", help: "the benchmark to run" });
+cli.add_argument("args", { nargs: REMAINDER, help: "the benchmark's own options" });
+if (process.argv.length <= 2) {
+  cli.print_help();
+  process.exit(0);
+}
+const { name, args } = cli.parse_args() as { name: string; args: string[] };
+await ((await benches[name]?.load()) as { run(args: string[]): Promise<void> }).run(args);

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { loadavg } from "node:os";
-import { parseArgs } from "node:util";
 import { DensityCache } from "../../src/profiles/density";
 import type { NearbyHit } from "../../src/profiles/schemas";
 import { redisKeys } from "../../src/redis/keys";
+import { Command, integer, list } from "../lib/cli";
 import { loadProfiles, queryPoints } from "../load/profiles";
 import type { RespValue } from "../stack/resp";
 import { ensureStack, type StackHandle } from "../stack/stack";
@@ -62,33 +62,58 @@ const redisCpu = (m: Measured) =>
     : `Redis CPU ${Math.round(m.serverCpu * 100)} %, ${Math.round((m.serverCpu / m.qps) * 1e6)} µs/query`;
 
 function parse(args: string[]): Options {
-  const { values } = parseArgs({
-    args,
-    options: {
-      sizes: { type: "string", default: "100000,1000000" },
-      queries: { type: "string", default: "20000" },
-      radius: { type: "string", default: "1000" },
-      limit: { type: "string", default: "20" },
-      seconds: { type: "string", default: "10" },
-      city: { type: "string", default: "madrid" },
-      seed: { type: "string", default: "42" },
-      checks: { type: "string", default: "1000" },
-      "http-checks": { type: "string", default: "100" },
-      "skip-http": { type: "boolean", default: false },
-    },
+  const cli = new Command({
+    prog: "npm run bench -- nearby",
+    description: `Nearby search at each size: the naive in-memory scan, raw GEOSEARCH, the Redis and PostGIS engines,
+and GET /v1/profiles/nearby on workerd with /ping as its ceiling; every answer checked against brute force.`,
   });
-  return {
-    sizes: values.sizes.split(",").map((s) => Number(s.replace(/_/g, ""))),
-    queries: Number(values.queries),
-    radius: Number(values.radius),
-    limit: Number(values.limit),
-    seconds: Number(values.seconds),
-    city: values.city,
-    seed: Number(values.seed),
-    checks: Number(values.checks),
-    httpChecks: Number(values["http-checks"]),
-    skipHttp: values["skip-http"],
-  };
+  cli.add_argument("--sizes", {
+    type: list(integer(1000, 100_000_000)),
+    default: [100_000, 1_000_000],
+    help: "profile counts to load, comma-separated (default: 100000,1000000)",
+  });
+  cli.add_argument("--queries", {
+    type: integer(1, 1_000_000),
+    default: 20_000,
+    help: "query points (default: %(default)s)",
+  });
+  cli.add_argument("--radius", {
+    type: integer(1, 50_000),
+    default: 1000,
+    help: "search radius in metres (default: %(default)s)",
+  });
+  cli.add_argument("--limit", {
+    type: integer(1, 1000),
+    default: 20,
+    help: "results per query (default: %(default)s)",
+  });
+  cli.add_argument("--seconds", {
+    type: integer(1, 3600),
+    default: 10,
+    help: "seconds per measured row (default: %(default)s)",
+  });
+  cli.add_argument("--city", {
+    default: "madrid",
+    help: "the city the profiles spread over (default: %(default)s)",
+  });
+  cli.add_argument("--seed", { type: integer(0), default: 42, help: "random seed (default: %(default)s)" });
+  cli.add_argument("--checks", {
+    type: integer(0, 1_000_000),
+    default: 1000,
+    help: "answers checked per engine (default: %(default)s)",
+  });
+  cli.add_argument("--http-checks", {
+    type: integer(0, 100_000),
+    default: 100,
+    dest: "httpChecks",
+    help: "HTTP answers checked (default: %(default)s)",
+  });
+  cli.add_argument("--skip-http", {
+    action: "store_true",
+    dest: "skipHttp",
+    help: "leave out the HTTP rows (no bundle is built)",
+  });
+  return cli.parse_args(args) as Options;
 }
 
 const nearbyPath = (q: NearbyQuery, engine: string) =>

@@ -2,8 +2,7 @@ import { randomBytes } from "node:crypto";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
-import { integer } from "../simulate/flags";
+import { Command, integer, list, oneOf } from "../lib/cli";
 import { ensureStack } from "../stack/stack";
 import { drive } from "./lib/drive";
 import { benchDatabase } from "./lib/postgis";
@@ -46,25 +45,43 @@ interface Options {
 }
 
 function parse(args: string[]): Options {
-  const { values } = parseArgs({
-    args,
-    options: {
-      events: { type: "string", default: "10000" },
-      zones: { type: "string", default: "100" },
-      seconds: { type: "string", default: "10" },
-      "in-flight": { type: "string", default: "32" },
-      states: { type: "string", default: "up,down,slow" },
-      "pull-every": { type: "string", default: "1" },
-    },
+  const cli = new Command({
+    prog: "npm run bench -- search",
+    description: "GET /search vs /ping on workerd: a generated catalogue, the provider up, down and slow.",
   });
-  return {
-    events: Number(values.events),
-    zones: Number(values.zones),
-    seconds: Number(values.seconds),
-    inFlight: Number(values["in-flight"]),
-    states: values.states.split(","),
-    pullEvery: integer("pull-every", values["pull-every"], 1, 3600),
-  };
+  cli.add_argument("--events", {
+    type: integer(1, 1_000_000),
+    default: 10_000,
+    help: "events in the catalogue (default: %(default)s)",
+  });
+  cli.add_argument("--zones", {
+    type: integer(1, 1000),
+    default: 100,
+    help: "zones per event (default: %(default)s)",
+  });
+  cli.add_argument("--seconds", {
+    type: integer(1, 3600),
+    default: 10,
+    help: "seconds per measured row (default: %(default)s)",
+  });
+  cli.add_argument("--in-flight", {
+    type: integer(1, 1000),
+    default: 32,
+    dest: "inFlight",
+    help: "requests in flight (default: %(default)s)",
+  });
+  cli.add_argument("--states", {
+    type: list(oneOf(["up", "down", "slow"])),
+    default: ["up", "down", "slow"],
+    help: "provider states to measure, comma-separated (default: up,down,slow)",
+  });
+  cli.add_argument("--pull-every", {
+    type: integer(1, 3600),
+    default: 1,
+    dest: "pullEvery",
+    help: "seconds between background provider pulls (default: %(default)s; the cron's pace is 60)",
+  });
+  return cli.parse_args(args) as Options;
 }
 
 /** How the fake provider is switched for each state, by `POST /__mode`. */

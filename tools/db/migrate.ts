@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import { Pool } from "@neondatabase/serverless";
 import { drizzle } from "drizzle-orm/neon-serverless";
 import { migrate } from "drizzle-orm/neon-serverless/migrator";
+import { Command } from "../lib/cli";
 import { configureNeonForNode } from "./neon-node";
 
 const MIGRATIONS = resolve(import.meta.dirname, "../../migrations");
@@ -31,6 +32,13 @@ function isLoopback(url: string): boolean {
  * set, the local stack's databases (starting the stack if needed).
  */
 async function main(): Promise<void> {
+  const cli = new Command({
+    prog: "npm run db:migrate --",
+    description: `Applies the migrations in migrations/ that a database lacks, through the Neon serverless driver.
+With DATABASE_URL set to a remote database (a Neon connection string), migrates that one; otherwise
+the local stack's databases (starting the stack if needed), or DATABASE_URL's database on it.`,
+  });
+  cli.parse_args();
   const url = process.env.DATABASE_URL;
   if (url && !isLoopback(url)) {
     await migrateDatabase(url);

@@ -1,6 +1,6 @@
-import { Command } from "../lib/cli";
-import { databases } from "./config";
-import { ensureStack, removeStack, stackStatus, stopStack } from "./stack";
+import { Command } from "../lib/cli.ts";
+import { databases } from "./config.ts";
+import { ensureStack, removeStack, stackStatus, stopStack } from "./stack.ts";
 
 /** `npm run stack -- start|stop|status|remove`: the local Redis, Postgres, PgBouncer and bridge processes. */
 const cli = new Command({

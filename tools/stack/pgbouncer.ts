@@ -1,8 +1,8 @@
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { asOwner, postgresUser } from "./postgres-user";
-import { findBinary, isAlive, isPortOpen, run, waitFor } from "./processes";
-import { prepareServerDir } from "./server-dir";
+import { asOwner, postgresUser } from "./postgres-user.ts";
+import { findBinary, isAlive, isPortOpen, run, waitFor } from "./processes.ts";
+import { prepareServerDir } from "./server-dir.ts";
 
 const PGBOUNCER = "/usr/sbin/pgbouncer";
 

@@ -1,8 +1,8 @@
 import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { asOwner, postgresUser } from "./postgres-user";
-import { findBinary, isPortOpen, run, waitFor } from "./processes";
-import { prepareServerDir, serverDir } from "./server-dir";
+import { asOwner, postgresUser } from "./postgres-user.ts";
+import { findBinary, isPortOpen, run, waitFor } from "./processes.ts";
+import { prepareServerDir, serverDir } from "./server-dir.ts";
 
 const PG_BIN = "/usr/lib/postgresql/15/bin";
 const POSTGIS_CONTROL = "/usr/share/postgresql/15/extension/postgis.control";

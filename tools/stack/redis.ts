@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { findBinary, isAlive, isPortOpen, run, terminate, waitFor } from "./processes";
-import { REDIS_DATABASES } from "./upstash-bridge";
+import { findBinary, isAlive, isPortOpen, run, terminate, waitFor } from "./processes.ts";
+import { REDIS_DATABASES } from "./upstash-bridge.ts";
 
 /** Starts `redis-server` on `port` with its files under `dir`; returns its PID. */
 export async function startRedis(dir: string, port: number): Promise<number> {

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
-import { startUpstashBridge } from "./upstash-bridge";
-import { startWsProxy } from "./ws-proxy";
+import { startUpstashBridge } from "./upstash-bridge.ts";
+import { startWsProxy } from "./ws-proxy.ts";
 
 /**
  * The stack's Node process: the Upstash REST bridge and the Neon WebSocket proxy, both on loopback.

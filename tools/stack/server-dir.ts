@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { chownSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { postgresUser } from "./postgres-user";
+import { postgresUser } from "./postgres-user.ts";
 
 /** Where the stacks of a root user keep what the `postgres` user must reach. */
 export const ROOT_SERVER_BASE = "/var/lib/geoedge/stacks";

@@ -2,22 +2,22 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { databases, defaultStackConfig, repoRoot, type StackConfig } from "./config";
-import { startPgbouncer } from "./pgbouncer";
-import { portOwner } from "./port-owner";
+import { databases, defaultStackConfig, repoRoot, type StackConfig } from "./config.ts";
+import { startPgbouncer } from "./pgbouncer.ts";
+import { portOwner } from "./port-owner.ts";
 import {
   checkPostgresInstalled,
   ensureDatabases,
   readPostmasterPid,
   startPostgres,
   stopPostgres,
-} from "./postgres";
-import { freePorts, isAlive, isPortOpen, terminate, waitFor } from "./processes";
-import { startRedis } from "./redis";
-import type { RespTarget } from "./resp";
-import { serverDir } from "./server-dir";
-import { ensureSystemPackages } from "./system-packages";
-import { bridgeToken, REDIS_DATABASES } from "./upstash-bridge";
+} from "./postgres.ts";
+import { freePorts, isAlive, isPortOpen, terminate, waitFor } from "./processes.ts";
+import { startRedis } from "./redis.ts";
+import type { RespTarget } from "./resp.ts";
+import { serverDir } from "./server-dir.ts";
+import { ensureSystemPackages } from "./system-packages.ts";
+import { bridgeToken, REDIS_DATABASES } from "./upstash-bridge.ts";
 
 /** A component of the stack, in start order. */
 export type Component = "redis" | "postgres" | "pooler" | "services";
