@@ -54,4 +54,6 @@ if (process.argv.length <= 2) {
   process.exit(0);
 }
 const { name, args } = cli.parse_args() as { name: string; args: string[] };
-await ((await benches[name]?.load()) as { run(args: string[]): Promise<void> }).run(args);
+// argparse has checked `name` against the table's keys.
+const bench = benches[name] as (typeof benches)[string];
+await (await bench.load()).run(args);
