@@ -94,7 +94,13 @@ try {
   );
   // Wrangler prefers secrets found in its own environment over the env file, so the connection
   // settings of the running stack are the only ones it may see.
-  const env: NodeJS.ProcessEnv = { ...process.env, WRANGLER_SEND_METRICS: "false" };
+  // Offline, miniflare's fetch of the `Request.cf` object fails with a stack trace on every start;
+  // its placeholder is what a local request gets either way.
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    WRANGLER_SEND_METRICS: "false",
+    CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? "false",
+  };
   for (const name of Object.keys(values)) delete env[name];
   wrangler = spawn(
     process.execPath,
