@@ -75,7 +75,7 @@ const titles: Record<ErrorCode, string> = {
 /** Builds the problem body of `error` for the request `requestId`. */
 export function toProblem(error: AppError, requestId: string, instance?: string): Problem {
   return {
-    type: `/docs#error-${error.code}`,
+    type: `/docs/errors#${error.code}`,
     title: titles[error.code],
     status: error.status,
     detail: error.message,
@@ -86,7 +86,7 @@ export function toProblem(error: AppError, requestId: string, instance?: string)
   };
 }
 
-/** All codes with their status and title, for the docs page. */
+/** All codes with their status and title, for the errors page. */
 export function errorCatalogue(): { code: ErrorCode; status: number; title: string }[] {
   return (Object.keys(errorStatus) as ErrorCode[]).map((code) => ({
     code,

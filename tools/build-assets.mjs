@@ -1,5 +1,5 @@
-// Copies the browser libraries the map page uses from node_modules into public/vendor, so the page
-// is served from the Worker's own assets (no CDN). Plain JavaScript: wrangler runs it as its build
+// Copies the browser libraries the map page and the API reference use from node_modules into
+// public/vendor, so both are served from the Worker's own assets (no CDN: they work offline). Plain JavaScript: wrangler runs it as its build
 // command with whatever Node it finds.
 import { cpSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -13,4 +13,10 @@ cpSync(join(leaflet, "leaflet.js"), join(vendor, "leaflet.js"));
 cpSync(join(leaflet, "leaflet.css"), join(vendor, "leaflet.css"));
 cpSync(join(leaflet, "images"), join(vendor, "images"), { recursive: true });
 cpSync(join(root, "node_modules", "h3-js", "dist", "h3-js.umd.js"), join(vendor, "h3-js.umd.js"));
-console.log("public/vendor: leaflet, h3-js");
+// Scalar's standalone bundle renders /docs from /openapi.json, with "try it" against this API.
+mkdirSync(join(vendor, "scalar"), { recursive: true });
+cpSync(
+  join(root, "node_modules", "@scalar", "api-reference", "dist", "browser", "standalone.js"),
+  join(vendor, "scalar", "standalone.js"),
+);
+console.log("public/vendor: leaflet, h3-js, scalar");

@@ -27,7 +27,7 @@ describe("one error shape", () => {
     const body = await problem(res);
     expect(body.code).toBe("not_found");
     expect(body.detail).toContain("/v1/nothing-here");
-    expect(body.type).toBe("/docs#error-not_found");
+    expect(body.type).toBe("/docs/errors#not_found");
   });
 
   it("names the field and the rule when validation fails", async () => {

@@ -19,13 +19,23 @@ describe("API description", () => {
     expect(doc.components.securitySchemes.bearer).toBeDefined();
   });
 
-  it("renders a browsable docs page from the same document", async () => {
+  it("serves the interactive reference of that document from the Worker's own assets", async () => {
     const res = await exports.default.fetch("http://geoedge.test/docs");
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/html");
     const html = await res.text();
-    expect(html).toContain("<code>/v1/couriers/{id}</code>");
-    expect(html).toContain('id="error-validation_failed"');
-    expect(html).not.toMatch(/<script[^>]+src=/);
+    expect(html).toContain("/openapi.json");
+    expect(html).toContain('src="/vendor/scalar/standalone.js"');
+    // Nothing is loaded from another host: the page works from a closed network.
+    expect(html).not.toMatch(/(src|href)="https?:\/\//);
+  });
+
+  it("lists every error code on /docs/errors, where problem bodies' type points", async () => {
+    const res = await exports.default.fetch("http://geoedge.test/docs/errors");
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    for (const code of ["validation_failed", "not_found", "dependency_unavailable"]) {
+      expect(html).toContain(`id="${code}"`);
+    }
   });
 });

@@ -6,7 +6,7 @@ import { adminSync } from "./routes/admin-sync";
 import { courierLive } from "./routes/courier-live";
 import { courierTracks } from "./routes/courier-tracks";
 import { couriers } from "./routes/couriers";
-import { docsPage } from "./routes/docs";
+import { docs } from "./routes/docs";
 import { health } from "./routes/health";
 import { ingestionJobs } from "./routes/ingestion-jobs";
 import { keys } from "./routes/keys";
@@ -56,7 +56,7 @@ export function createApp() {
   });
   const document = () => app.getOpenAPI31Document({ openapi: "3.1.0", info });
   app.get("/openapi.json", (c) => c.json(document()));
-  app.route("/docs", docsPage(document));
+  app.route("/docs", docs);
 
   app.notFound(notFound);
   app.onError(onError);
