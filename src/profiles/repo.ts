@@ -96,6 +96,45 @@ export async function nearbyPostgis(
   }));
 }
 
+/** The stored fields of a profile that the old distance service's answers need. */
+export interface StoredProfile {
+  id: string;
+  name: string;
+  attributes: Record<string, unknown>;
+  lat: number;
+  lon: number;
+}
+
+/** The live profiles among `ids` (in no particular order; missing and tombstoned ids are left out). */
+export async function storedProfiles(db: Db, ids: string[]): Promise<StoredProfile[]> {
+  if (ids.length === 0) return [];
+  const result = await db.execute<StoredProfile & Record<string, unknown>>(sql`
+    SELECT id, name, attributes, ST_Y(location::geometry) AS lat, ST_X(location::geometry) AS lon
+    FROM profiles WHERE id = ANY(${sql.param(ids)}::text[]) AND deleted_at IS NULL`);
+  return result.rows.map((r) => ({ ...r, lat: Number(r.lat), lon: Number(r.lon) }));
+}
+
+/**
+ * {@link nearbyPostgis} with each profile's stored fields, nearest first, in one statement: the
+ * function's rows are joined back to the table by primary key in the order the function gave them.
+ */
+export async function nearbyPostgisStored(
+  db: Db,
+  q: { lat: number; lon: number; radiusM: number; limit: number },
+): Promise<(StoredProfile & { distance_m: number })[]> {
+  const result = await db.execute<StoredProfile & { distance_m: number } & Record<string, unknown>>(sql`
+    SELECT n.id, n.distance_m, p.name, p.attributes, n.lat, n.lon
+    FROM nearby_profiles(${q.lat}, ${q.lon}, ${q.radiusM}, ${q.limit}) WITH ORDINALITY AS n(id, distance_m, lat, lon, ord)
+    JOIN profiles p ON p.id = n.id
+    ORDER BY n.ord`);
+  return result.rows.map((r) => ({
+    ...r,
+    distance_m: Number(r.distance_m),
+    lat: Number(r.lat),
+    lon: Number(r.lon),
+  }));
+}
+
 /** A profile change for the Redis sync: a position to index, or a tombstone to remove. */
 export interface ProfileChange {
   id: string;
