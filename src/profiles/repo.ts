@@ -135,52 +135,6 @@ export async function nearbyPostgisStored(
   }));
 }
 
-/** A profile change for the Redis sync: a position to index, or a tombstone to remove. */
-export interface ProfileChange {
-  id: string;
-  lat: number;
-  lon: number;
-  deleted: boolean;
-  updatedAt: number;
-  /** `updated_at` at full precision (microseconds), for the keyset cursor. */
-  cursor: string;
-}
-
-/**
- * Changes after the keyset position (`afterAt` less `overlapMs`, `afterId`), oldest first. `afterAt` is
- * a Postgres timestamp string, so microsecond precision survives the round trip.
- */
-export async function changesAfter(
-  db: Db,
-  afterAt: string,
-  afterId: string,
-  limit: number,
-  overlapMs = 0,
-): Promise<ProfileChange[]> {
-  const result = await db.execute<{
-    id: string;
-    lat: number;
-    lon: number;
-    deleted: boolean;
-    ms: string;
-    cursor: string;
-  }>(sql`
-    SELECT id, ST_Y(location::geometry) AS lat, ST_X(location::geometry) AS lon, deleted_at IS NOT NULL AS deleted,
-           (extract(epoch FROM updated_at) * 1000)::bigint::text AS ms, updated_at::text AS cursor
-    FROM profiles
-    WHERE (updated_at, id) > (${afterAt}::timestamptz - make_interval(secs => ${overlapMs / 1000}), ${afterId})
-    ORDER BY updated_at, id
-    LIMIT ${limit}`);
-  return result.rows.map((r) => ({
-    id: r.id,
-    lat: Number(r.lat),
-    lon: Number(r.lon),
-    deleted: r.deleted,
-    updatedAt: Number(r.ms),
-    cursor: r.cursor,
-  }));
-}
-
 /** Live profiles after `afterId` in id order: the pages of a full rebuild. */
 export async function livePage(
   db: Db,
@@ -194,14 +148,14 @@ export async function livePage(
   return result.rows.map((r) => ({ id: r.id, lat: Number(r.lat), lon: Number(r.lon) }));
 }
 
-/** Live and tombstoned profile counts, and the newest change. */
+/** Live and tombstoned profile counts, and the newest change (a SQL deletion included). */
 export async function profileCounts(
   db: Db,
 ): Promise<{ live: number; tombstoned: number; newestChangeAt: number | null }> {
   const result = await db.execute<{ live: string; dead: string; newest: string | null }>(sql`
     SELECT count(*) FILTER (WHERE deleted_at IS NULL)::text AS live,
            count(*) FILTER (WHERE deleted_at IS NOT NULL)::text AS dead,
-           (extract(epoch FROM max(updated_at)) * 1000)::bigint::text AS newest
+           (extract(epoch FROM greatest(max(updated_at), (SELECT max(deleted_at) FROM profile_deletions))) * 1000)::bigint::text AS newest
     FROM profiles`);
   const row = result.rows[0];
   return {
@@ -209,10 +163,4 @@ export async function profileCounts(
     tombstoned: Number(row?.dead ?? 0),
     newestChangeAt: row?.newest ? Number(row.newest) : null,
   };
-}
-
-/** Postgres's clock, as a timestamp string usable as a sync cursor. */
-export async function databaseNow(db: Db): Promise<string> {
-  const result = await db.execute<{ now: string }>(sql`SELECT now()::text AS now`);
-  return result.rows[0]?.now ?? "epoch";
 }
