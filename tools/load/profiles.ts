@@ -183,7 +183,9 @@ export async function loadProfiles(opts: LoadOptions): Promise<LoadSummary> {
     }
     const started = performance.now();
     let done = 0;
-    // Two chunks in flight: the next one is generated and shipped while Postgres digests this one.
+    // Two chunks in flight: the next one is generated and shipped while Postgres digests this one
+    // (on its two connections); with Redis, a third goes to Redis while those two are in Postgres.
+    const depth = resp ? 3 : 2;
     const inFlight = new Set<Promise<void>>();
     const ship = async (chunk: ProfileChunk) => {
       if (resp) {
@@ -208,7 +210,7 @@ export async function loadProfiles(opts: LoadOptions): Promise<LoadSummary> {
     for (const chunk of generated) {
       const p = ship(chunk).finally(() => inFlight.delete(p));
       inFlight.add(p);
-      if (inFlight.size >= 2) await Promise.race(inFlight);
+      if (inFlight.size >= depth) await Promise.race(inFlight);
     }
     await Promise.all(inFlight);
     progress?.finish();
@@ -365,11 +367,11 @@ async function main(): Promise<void> {
   } else {
     // The stack is left running (like db:migrate): a seeded Redis would not outlive stopping it.
     const { ensureStack } = await import("../stack/stack");
-    const { migrateDatabase } = await import("../db/migrate");
+    const { ensureBenchDatabase } = await import("../bench/lib/bench-pg");
     const stack = await ensureStack();
     const database = args.database ?? (envUrl ? new URL(envUrl).pathname.slice(1) : "geoedge");
-    databaseUrl = envUrl ?? stack.postgres.url(database);
-    await migrateDatabase(databaseUrl, stack.proxy);
+    // Created if missing (a --database of its own), then migrated.
+    databaseUrl = await ensureBenchDatabase(stack, database);
     summary = await loadProfiles({
       ...common,
       databaseUrl,
