@@ -14,6 +14,7 @@ import {
   uuid,
 } from "drizzle-orm/pg-core";
 import { geographyPoint } from "./geography";
+import { xid8 } from "./xid8";
 
 /** People, stores or drivers that nearby search finds. `updated_at` drives the incremental Redis sync. */
 export const profiles = pgTable(
@@ -26,10 +27,35 @@ export const profiles = pgTable(
     location: geographyPoint("location").notNull(),
     updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
     deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "date" }),
+    /**
+     * The transaction that last wrote the row, set by a trigger (migrations/0010): the Redis sync's
+     * keyset. `0` marks rows a bulk load put into the Redis index itself.
+     */
+    changeXid: xid8("change_xid").notNull().default(sql`'0'`),
   },
   (t) => [
     index("profiles_location_gist").using("gist", t.location),
     index("profiles_updated_at_idx").on(t.updatedAt),
+    index("profiles_change_xid_idx").on(t.changeXid, t.id),
+  ],
+);
+
+/**
+ * Profiles removed from the table with SQL (`DELETE`, or a `TRUNCATE` marker), written by
+ * triggers so the Redis sync can take them out of the index too; the API tombstones instead.
+ */
+export const profileDeletions = pgTable(
+  "profile_deletions",
+  {
+    changeXid: xid8("change_xid").notNull().default(sql`pg_current_xact_id()`),
+    id: text("id").notNull(),
+    deletedAt: timestamp("deleted_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+    /** A `TRUNCATE` of the whole table (`id` is empty): the sync rebuilds the index. */
+    truncated: boolean("truncated").notNull().default(false),
+  },
+  (t) => [
+    index("profile_deletions_change_xid_idx").on(t.changeXid, t.id),
+    index("profile_deletions_deleted_at_idx").on(t.deletedAt),
   ],
 );
 

@@ -96,49 +96,42 @@ export async function nearbyPostgis(
   }));
 }
 
-/** A profile change for the Redis sync: a position to index, or a tombstone to remove. */
-export interface ProfileChange {
+/** The stored fields of a profile that the old distance service's answers need. */
+export interface StoredProfile {
   id: string;
+  name: string;
+  attributes: Record<string, unknown>;
   lat: number;
   lon: number;
-  deleted: boolean;
-  updatedAt: number;
-  /** `updated_at` at full precision (microseconds), for the keyset cursor. */
-  cursor: string;
+}
+
+/** The live profiles among `ids` (in no particular order; missing and tombstoned ids are left out). */
+export async function storedProfiles(db: Db, ids: string[]): Promise<StoredProfile[]> {
+  if (ids.length === 0) return [];
+  const result = await db.execute<StoredProfile & Record<string, unknown>>(sql`
+    SELECT id, name, attributes, ST_Y(location::geometry) AS lat, ST_X(location::geometry) AS lon
+    FROM profiles WHERE id = ANY(${sql.param(ids)}::text[]) AND deleted_at IS NULL`);
+  return result.rows.map((r) => ({ ...r, lat: Number(r.lat), lon: Number(r.lon) }));
 }
 
 /**
- * Changes after the keyset position (`afterAt` less `overlapMs`, `afterId`), oldest first. `afterAt` is
- * a Postgres timestamp string, so microsecond precision survives the round trip.
+ * {@link nearbyPostgis} with each profile's stored fields, nearest first, in one statement: the
+ * function's rows are joined back to the table by primary key in the order the function gave them.
  */
-export async function changesAfter(
+export async function nearbyPostgisStored(
   db: Db,
-  afterAt: string,
-  afterId: string,
-  limit: number,
-  overlapMs = 0,
-): Promise<ProfileChange[]> {
-  const result = await db.execute<{
-    id: string;
-    lat: number;
-    lon: number;
-    deleted: boolean;
-    ms: string;
-    cursor: string;
-  }>(sql`
-    SELECT id, ST_Y(location::geometry) AS lat, ST_X(location::geometry) AS lon, deleted_at IS NOT NULL AS deleted,
-           (extract(epoch FROM updated_at) * 1000)::bigint::text AS ms, updated_at::text AS cursor
-    FROM profiles
-    WHERE (updated_at, id) > (${afterAt}::timestamptz - make_interval(secs => ${overlapMs / 1000}), ${afterId})
-    ORDER BY updated_at, id
-    LIMIT ${limit}`);
+  q: { lat: number; lon: number; radiusM: number; limit: number },
+): Promise<(StoredProfile & { distance_m: number })[]> {
+  const result = await db.execute<StoredProfile & { distance_m: number } & Record<string, unknown>>(sql`
+    SELECT n.id, n.distance_m, p.name, p.attributes, n.lat, n.lon
+    FROM nearby_profiles(${q.lat}, ${q.lon}, ${q.radiusM}, ${q.limit}) WITH ORDINALITY AS n(id, distance_m, lat, lon, ord)
+    JOIN profiles p ON p.id = n.id
+    ORDER BY n.ord`);
   return result.rows.map((r) => ({
-    id: r.id,
+    ...r,
+    distance_m: Number(r.distance_m),
     lat: Number(r.lat),
     lon: Number(r.lon),
-    deleted: r.deleted,
-    updatedAt: Number(r.ms),
-    cursor: r.cursor,
   }));
 }
 
@@ -155,14 +148,14 @@ export async function livePage(
   return result.rows.map((r) => ({ id: r.id, lat: Number(r.lat), lon: Number(r.lon) }));
 }
 
-/** Live and tombstoned profile counts, and the newest change. */
+/** Live and tombstoned profile counts, and the newest change (a SQL deletion included). */
 export async function profileCounts(
   db: Db,
 ): Promise<{ live: number; tombstoned: number; newestChangeAt: number | null }> {
   const result = await db.execute<{ live: string; dead: string; newest: string | null }>(sql`
     SELECT count(*) FILTER (WHERE deleted_at IS NULL)::text AS live,
            count(*) FILTER (WHERE deleted_at IS NOT NULL)::text AS dead,
-           (extract(epoch FROM max(updated_at)) * 1000)::bigint::text AS newest
+           (extract(epoch FROM greatest(max(updated_at), (SELECT max(deleted_at) FROM profile_deletions))) * 1000)::bigint::text AS newest
     FROM profiles`);
   const row = result.rows[0];
   return {
@@ -170,10 +163,4 @@ export async function profileCounts(
     tombstoned: Number(row?.dead ?? 0),
     newestChangeAt: row?.newest ? Number(row.newest) : null,
   };
-}
-
-/** Postgres's clock, as a timestamp string usable as a sync cursor. */
-export async function databaseNow(db: Db): Promise<string> {
-  const result = await db.execute<{ now: string }>(sql`SELECT now()::text AS now`);
-  return result.rows[0]?.now ?? "epoch";
 }

@@ -14,8 +14,14 @@ export const redisKeys = {
   profilesBuild: (buildId: string) => `geo:profiles:build:${buildId}`,
   /** Hash of the Postgres → Redis profile sync: watermark, counters, last error, rebuild progress. */
   profileSync: () => "sync:profiles",
-  /** Lock held by one sync run at a time. */
+  /** Lock held by one sync run (or one bulk load writing the index itself) at a time. */
   profileSyncLock: () => "sync:profiles:lock",
+  /** The sync state of a GEO profile index other than the live one (a test's or a benchmark's). */
+  indexSync: (index: string) => `${index}:sync`,
+  /** The sync lock of such an index. */
+  indexSyncLock: (index: string) => `${index}:sync:lock`,
+  /** A rebuild's private copy of such an index. */
+  indexBuild: (index: string, buildId: string) => `${index}:build:${buildId}`,
   /**
    * Generation of one database's event catalogue (`scope` from {@link databaseScope}): moves on
    * whenever a feed changes what a search can return. The braces keep a database's search keys in

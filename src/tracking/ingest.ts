@@ -1,5 +1,6 @@
 import type { FieldError } from "../errors";
-import { type Fix, fixInputSchema, type GpsFixesMessage, toFix } from "./schemas";
+import { isGpsgenRecord, parseFixRow } from "./gpsgen";
+import { type Fix, type GpsFixesMessage, toFix } from "./schemas";
 
 /** Most fixes one request may carry. */
 export const MAX_FIXES_PER_REQUEST = 10_000;
@@ -26,7 +27,7 @@ export interface ValidatedFixes {
   rejected: RejectedFix[];
 }
 
-/** Validates each row on its own, so one bad fix never sinks the others. */
+/** Validates each row on its own (a fix, or an old GPS generator's record), so one bad row never sinks the others. */
 export function validateFixes(
   rows: { row: unknown; index?: number; line?: number }[],
   now: number,
@@ -36,7 +37,7 @@ export function validateFixes(
   for (const { row, index, line } of rows) {
     const where = line !== undefined ? `line.${line}` : `fixes.${index}`;
     const at = line !== undefined ? { line } : { index };
-    const parsed = fixInputSchema.safeParse(row);
+    const parsed = parseFixRow(row);
     if (!parsed.success) {
       rejected.push({
         ...at,
@@ -54,7 +55,7 @@ export function validateFixes(
         ...at,
         errors: [
           {
-            field: `${where}.recorded_at`,
+            field: `${where}.${isGpsgenRecord(row) ? "timestamp" : "recorded_at"}`,
             rule: "too_far_in_future",
             message: `must not be more than ${MAX_FUTURE_SKEW_MS / 60_000} minutes ahead of the server clock`,
           },

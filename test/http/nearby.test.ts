@@ -109,38 +109,3 @@ describe("GET /v1/profiles/nearby", () => {
     expect(res.status).toBe(200);
   });
 });
-
-describe("deprecated compatibility routes", () => {
-  it("answer in the old order (lat, lon) and unit, through each engine, marked deprecated", async () => {
-    const expected = bruteForce(points, { lat: centre.lat, lon: centre.lon, radiusM: 1000, limit: 20 });
-    for (const [path, unit, radius, scale] of [
-      ["georedis_profiles", "km", 1, 1000],
-      ["postgis_profiles", "m", 1000, 1],
-    ] as const) {
-      const res = await exports.default.fetch(
-        `http://geoedge.test/${path}/${centre.lat}/${centre.lon}/${radius}/${unit}`,
-      );
-      expect(res.status).toBe(200);
-      expect(res.headers.get("deprecation")).toBe("true");
-      expect(res.headers.get("link")).toContain("/v1/profiles/nearby");
-      const body = (await res.json()) as {
-        id: string;
-        distance: number;
-        unit: string;
-        lat: number;
-        lon: number;
-      }[];
-      expect(body.every((h) => h.unit === unit)).toBe(true);
-      const asHits = body.map((h) => ({ id: h.id, distance_m: h.distance * scale, lat: h.lat, lon: h.lon }));
-      expect(compareNearby(expected, asHits, { radiusM: 1000, limit: 20 })).toBeUndefined();
-    }
-  });
-
-  it("refuses an unknown unit", async () => {
-    const res = await exports.default.fetch(
-      `http://geoedge.test/postgis_profiles/${centre.lat}/${centre.lon}/1/mi`,
-    );
-    expect(res.status).toBe(400);
-    expect(((await res.json()) as { errors: { field: string }[] }).errors[0]?.field).toBe("param.unit");
-  });
-});

@@ -1,5 +1,5 @@
-import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -10,7 +10,7 @@ import { runInNewContext } from "node:vm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixInputSchema } from "../../src/tracking/schemas.ts";
 import { cities } from "../../tools/simulate/cities.ts";
-import { parseCli } from "../../tools/simulate/cli.ts";
+import { parseCli } from "../../tools/simulate/command.ts";
 import type { SimFix } from "../../tools/simulate/gps.ts";
 import { HttpSink } from "../../tools/simulate/http-sink.ts";
 import { run } from "../../tools/simulate/run.ts";
@@ -516,54 +516,163 @@ describe("simulator: HTTP sender", () => {
 });
 
 describe("simulator: command line", () => {
-  const parse = (...argv: string[]) => parseCli(argv, {});
+  const env = { GEOEDGE_API_KEY: "k-env", GEOEDGE_DEV_PORT: "18787" };
+  const parse = (...argv: string[]) => parseCli(argv, env, true);
 
-  it("names the flag and the rule it breaks", () => {
-    expect(() => parse("--out", "-", "--rate", "0s")).toThrow("--rate 0s: must be from 100ms to 1h");
-    expect(() => parse("--out", "-", "--rate", "5s", "--duration", "2s")).toThrow(
-      "--duration 2s: must be from --rate (5s) to 8784h",
+  it("names the flag and the rule it breaks, in one line", () => {
+    const cases: [string[], string | RegExp][] = [
+      [["--rate", "0s"], "simulate: argument --rate: must be from 100ms to 1h"],
+      [["--rate", "5s", "--duration", "2s"], "argument --duration: must be from --rate (5s) to 8784h"],
+      [["--couriers", "1.5"], "argument --couriers: must be an integer from 1 to 1000000"],
+      [["--couriers", "10k"], "argument --couriers: must be an integer from 1 to 1000000"],
+      [["--batch", "0"], "argument --batch: must be an integer from 1 to 10000"],
+      [["--city", "madrid,atlantis"], /argument --city: must be one of madrid, london, sao-paulo/],
+      [["--mix", "bike=1,boat=2"], /argument --mix: must be vehicle=weight pairs/],
+      [["--start", "yesterday"], "argument --start: must be an ISO 8601 date or date-time"],
+      [["--start", "2019-02-30"], "argument --start: must be a calendar date YYYY-MM-DD"],
+      [["--url", "ftp://x"], "argument --url: must be an http:// or https:// URL"],
+      [["--out", "-", "--batch", "10"], "argument --batch: only applies when sending to the API"],
+      [["--out", "-", "--speedup", "2"], "argument --speedup: only applies when sending to the API"],
+      [["--fast", "--speedup", "2"], "argument --speedup: not with -b/--fast"],
+      [["--bogus"], "unrecognized arguments: --bogus"],
+      // The old generator's flags keep their ranges.
+      [["fly"], "argument {to_db,file,both}: must be one of to_db, file, both"],
+      [["file", "-tr", "4"], "argument -tr: must be an integer from 5 to 60"],
+      [["file", "-hs", "25"], "argument -hs: must be an integer from 1 to 24"],
+      [["file", "-nw", "0"], "argument -nw: must be an integer from 1 to 100000"],
+      [["file", "-d", "2019-02-30"], "argument -d: must be a calendar date YYYY-MM-DD"],
+      [["file", "-s", "fast"], "argument -s/--speed: must be a number from 0.5 to 50"],
+      [["file", "-nw", "5", "--couriers", "5"], "argument --couriers: not allowed with argument -nw"],
+      [["file", "-j", "-pj"], "argument -pj: not allowed with argument -j"],
+      [["to_db", "-j"], "argument -j: needs a file: mode file or both, or --out"],
+      [["file", "--url", "http://127.0.0.1:1"], "argument --url: not with mode file (use both)"],
+      [["file", "--id-prefix", "x-"], "argument --id-prefix: not with the gpsgen formats"],
+      [["--format", "gpsgen", "--out", "-", "--rate", "1500ms"], "argument --rate: must be whole seconds"],
+    ];
+    for (const [argv, message] of cases) expect(() => parse(...argv), argv.join(" ")).toThrow(message);
+    expect(() => parseCli(["--url", "https://api.example.com"], {}, true)).toThrow(
+      "argument --key: required with a URL that is not local",
     );
-    expect(() => parse("--out", "-", "--couriers", "1.5")).toThrow("--couriers 1.5: must be an integer");
-    expect(() => parse("--out", "-", "--city", "atlantis")).toThrow(
-      /--city atlantis: must be one of sao-paulo/,
+  });
+
+  it("sends to the local dev API by default, as the README's example does", () => {
+    const readme = parse("--couriers", "500", "--city", "madrid", "--rate", "1s", "--duration", "10m");
+    expect(readme.target).toEqual({
+      url: {
+        url: "http://127.0.0.1:18787",
+        key: "k-env",
+        batch: 500,
+        concurrency: 4,
+        ndjsonBody: false,
+        maxRetries: 10,
+      },
+    });
+    expect(readme.sim).toMatchObject({
+      couriers: 500,
+      cities: ["madrid"],
+      rateMs: 1000,
+      durationMs: 600_000,
+    });
+    expect(readme.format).toBe("ndjson");
+    expect(readme.speedup).toBe(1);
+  });
+
+  it("reads the old generator's command line: its modes, short flags and defaults", () => {
+    const file = parse("file");
+    expect(file).toMatchObject({
+      mode: "file",
+      format: "gpsgen",
+      speedup: 1,
+      sim: {
+        cities: ["london", "madrid"],
+        couriers: 10,
+        rateMs: 10_000,
+        durationMs: 8 * 3_600_000,
+        gpsgenIds: true,
+      },
+    });
+    expect(file.target.url).toBeUndefined();
+    expect(file.target.out).toMatch(/^gpsgen-2025-\d\d-\d\d\.ndjson$/);
+
+    const old = parse(
+      "both",
+      "-nw",
+      "7",
+      "-s",
+      "6.5",
+      "-hs",
+      "3",
+      "-tr",
+      "15",
+      "-d",
+      "2025-03-01",
+      "-b",
+      "-pj",
     );
-    expect(() => parse("--out", "-", "--mix", "bike=1,boat=2")).toThrow(
-      /--mix bike=1,boat=2: must be vehicle=weight/,
-    );
-    expect(() => parse("--out", "-", "--start", "yesterday")).toThrow(
-      /--start yesterday: must be an ISO 8601/,
-    );
-    expect(() => parse("--out", "-", "--batch", "10")).toThrow("--batch: only applies with --url");
-    expect(() => parse("--out", "-", "--url", "http://x")).toThrow(/--out and --url: give exactly one/);
-    expect(() => parse("--url", "ftp://x", "--key", "k")).toThrow(
-      /--url ftp:\/\/x: must be an http\(s\) URL/,
-    );
-    expect(() => parse("--url", "https://api.example.com")).toThrow("--key: required with --url");
-    expect(() => parse("--out", "-", "--bogus")).toThrow(/Unknown option '--bogus'/);
+    expect(old).toMatchObject({ mode: "both", format: "gpsgen-pretty", speedup: undefined });
+    expect(old.sim).toMatchObject({
+      couriers: 7,
+      speedMps: 6.5,
+      durationMs: 3 * 3_600_000,
+      rateMs: 15_000,
+      startMs: Date.UTC(2025, 2, 1),
+    });
+    expect(old.target.out).toBe("gpsgen-2025-03-01.json");
+    expect(old.target.url?.url).toBe("http://127.0.0.1:18787");
+    // -d is --start with a plain date.
+    expect(parse("--start", "2025-03-01", "--out", "-").sim.startMs).toBe(Date.UTC(2025, 2, 1));
+
+    // Several cities with geoedge's own flags too; courier counts are per city.
+    const two = parse("--city", "london,madrid", "--couriers", "5", "--out", "-");
+    expect(two.sim).toMatchObject({ cities: ["london", "madrid"], couriers: 5 });
   });
 
   it("starts at a time fixed by the seed for files; for a URL, so that no fix is stamped in the future", () => {
     const a = parse("--out", "f", "--seed", "3", "--rate", "500ms", "--duration", "1h30m");
-    if (a === "help") throw new Error("help");
     expect(a.sim).toMatchObject({ seed: 3, rateMs: 500, durationMs: 5_400_000 });
-    const again = parse("--out", "g", "--seed", "3");
-    const other = parse("--out", "f", "--seed", "4");
-    if (again === "help" || other === "help") throw new Error("help");
-    expect(again.sim.startMs).toBe(a.sim.startMs);
-    expect(other.sim.startMs).not.toBe(a.sim.startMs);
+    expect(a.speedup).toBeUndefined();
+    expect(parse("--out", "g", "--seed", "3").sim.startMs).toBe(a.sim.startMs);
+    expect(parse("--out", "f", "--seed", "4").sim.startMs).not.toBe(a.sim.startMs);
 
-    const env = { GEOEDGE_API_KEY: "k-env" };
     const before = Date.now();
-    const live = parseCli(["--url", "http://127.0.0.1:1"], env);
+    const live = parse("--url", "http://127.0.0.1:1");
     // Ten minutes at 10x take one minute: start nine minutes back, end at the wall clock.
-    const fast = parseCli(["--url", "http://127.0.0.1:1", "--speedup", "10", "--duration", "10m"], env);
+    const fast = parse("--url", "http://127.0.0.1:1", "--speedup", "10", "--duration", "10m");
+    // As fast as possible: the whole run lies in the past.
+    const flat = parse("to_db", "-b", "-hs", "2");
     const after = Date.now();
-    if (live === "help" || fast === "help") throw new Error("help");
     expect(live.sim.startMs).toBeGreaterThanOrEqual(before);
     expect(live.sim.startMs).toBeLessThanOrEqual(after);
     expect(fast.sim.startMs).toBeGreaterThanOrEqual(before - 540_000);
     expect(fast.sim.startMs).toBeLessThanOrEqual(after - 540_000);
-    expect(live.target).toMatchObject({ key: "k-env", batch: 500, concurrency: 4, ndjsonBody: false });
+    expect(flat.sim.startMs).toBeLessThanOrEqual(after - 2 * 3_600_000);
+    expect(flat.sim.startMs % 1000).toBe(0);
+    expect(live.target.url).toMatchObject({ key: "k-env", batch: 500, concurrency: 4, ndjsonBody: false });
     expect(fast.speedup).toBe(10);
+  });
+
+  it("as a process: --help prints help and does nothing else; a bad value is one line and exit 2", () => {
+    const dir = mkdtempSync(join(tmpdir(), "simulate-cli-"));
+    try {
+      const cli = (...args: string[]) =>
+        spawnSync(join(root, "node_modules/.bin/tsx"), [join(root, "tools/simulate/cli.ts"), ...args], {
+          cwd: dir,
+          encoding: "utf8",
+          env: { ...process.env, GEOEDGE_API_KEY: "k", GEOEDGE_DEV_PORT: "9" },
+        });
+      const help = cli("file", "--help");
+      expect(help.status).toBe(0);
+      expect(help.stdout).toMatch(/^usage: simulate/);
+      expect(help.stdout).toContain("-nw N");
+      expect(readdirSync(dir)).toEqual([]);
+      const bad = cli("--batch", "0");
+      expect(bad.status).toBe(2);
+      expect(bad.stdout).toBe("");
+      expect(bad.stderr).toBe(
+        "simulate: argument --batch: must be an integer from 1 to 10000 (see --help)\n",
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

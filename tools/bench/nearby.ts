@@ -4,7 +4,7 @@ import { DensityCache } from "../../src/profiles/density";
 import type { NearbyHit } from "../../src/profiles/schemas";
 import { redisKeys } from "../../src/redis/keys";
 import { Command, integer, list } from "../lib/cli";
-import { loadProfiles, queryPoints } from "../load/profiles";
+import { loadProfiles, queryPoints, stackIndex } from "../load/profiles";
 import type { RespValue } from "../stack/resp";
 import { ensureStack, type StackHandle } from "../stack/stack";
 import { benchBindings } from "./lib/bindings";
@@ -214,7 +214,7 @@ async function benchSize(ctx: Ctx, size: number): Promise<SizeResult> {
     databaseUrl: ctx.url,
     localProxy: stack.proxy,
     truncate: true,
-    redis: { ...stack.redis(DATABASE), key: redis.key },
+    redis: stackIndex(stack, DATABASE, redis.key),
     progress: true,
   });
   const perMember = ((await redis.usedMemory()) - memBefore) / size;

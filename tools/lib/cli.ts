@@ -11,15 +11,24 @@ import {
  * (`load:profiles: argument --chunk: must be an integer from 1 to 100000`), exit status 2.
  */
 export class Command extends ArgumentParser {
-  constructor(options: ArgumentParserOptions & { prog: string }) {
-    super({ formatter_class: RawDescriptionHelpFormatter, ...options });
+  private readonly throws: boolean;
+
+  /** With `throws`, a bad command line throws a {@link CommandLineError} instead (for tests). */
+  constructor(options: ArgumentParserOptions & { prog: string; throws?: boolean }) {
+    const { throws, ...rest } = options;
+    super({ formatter_class: RawDescriptionHelpFormatter, ...rest });
+    this.throws = throws ?? false;
   }
 
   override error(message: string): never {
+    if (this.throws) throw new CommandLineError(`${this.prog}: ${message}`);
     process.stderr.write(`${this.prog}: ${message} (see --help)\n`);
     process.exit(2);
   }
 }
+
+/** The one line a {@link Command} built with `throws` would have printed before exiting. */
+export class CommandLineError extends Error {}
 
 /** A value type for an argument: parses the raw text or throws the rule it breaks. */
 export type ValueType<T> = (raw: string) => T;

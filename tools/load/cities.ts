@@ -1,35 +1,5 @@
+import { type City, cities } from "../lib/cities";
 import { Rng, rowSeed } from "./random";
-
-/** A city the loader can populate: its centre and the radius of its metropolitan area. */
-export interface City {
-  lat: number;
-  lon: number;
-  /**
-   * Radius of the metropolitan area in km: the sparse uniform background covers this disc; the
-   * neighbourhoods thin out away from the centre and a few lie beyond it, like satellite towns.
-   * About 36 km puts 1 M rows at roughly 400 per km² in the dense parts (a million points cannot be
-   * that sparse in a smaller area).
-   */
-  radiusKm: number;
-}
-
-/** Cities by name; add a line to add one. */
-export const cities: Record<string, City> = {
-  madrid: { lat: 40.4168, lon: -3.7038, radiusKm: 36 },
-  london: { lat: 51.5074, lon: -0.1278, radiusKm: 40 },
-  "sao-paulo": { lat: -23.5505, lon: -46.6333, radiusKm: 40 },
-  paris: { lat: 48.8566, lon: 2.3522, radiusKm: 34 },
-  "new-york": { lat: 40.7128, lon: -74.006, radiusKm: 38 },
-  "mexico-city": { lat: 19.4326, lon: -99.1332, radiusKm: 38 },
-  berlin: { lat: 52.52, lon: 13.405, radiusKm: 34 },
-};
-
-/** The city called `name`, or an error listing the known ones. */
-export function cityNamed(name: string): City {
-  const city = cities[name];
-  if (!city) throw new Error(`unknown city '${name}': use one of ${Object.keys(cities).join(", ")}`);
-  return city;
-}
 
 /** Kilometres per degree of latitude on the sphere PostGIS uses (radius 6,371.0088 km). */
 const KM_PER_DEG = (6371.0088 * Math.PI) / 180;
@@ -55,6 +25,9 @@ interface Cluster {
  * kilometre around a typical row holds about 230 rows, the densest tenth over 400, the densest
  * cell about 600; the background is about 25 per km².
  */
+/** What {@link CityModel} needs of a city: its centre and the radius of its metropolitan area. */
+export type Area = Pick<City, "lat" | "lon" | "radiusKm">;
+
 export class CityModel {
   private readonly clusters: Cluster[] = [];
   /** Cumulative weights of the clusters (the core is cluster 0), reaching 1 - BACKGROUND. */
@@ -62,7 +35,7 @@ export class CityModel {
   private readonly kmPerDegLon: number;
 
   constructor(
-    readonly city: City,
+    readonly city: Area,
     seed: number,
   ) {
     this.kmPerDegLon = KM_PER_DEG * Math.cos((city.lat * Math.PI) / 180);
@@ -122,5 +95,37 @@ export class CityModel {
       else lo = mid + 1;
     }
     return lo;
+  }
+}
+
+/**
+ * Profiles spread over every city of the table at once (`--spread world`): a row first picks its
+ * city, weighted by the square root of the population (so a small place such as Indio, where the
+ * old demo point lies, still gets about 4,600 rows per million, and Tokyo, the largest, nine times
+ * as many), then a point from that city's own {@link CityModel}.
+ */
+export class WorldModel {
+  private readonly cities = Object.values(cities);
+  private readonly models: CityModel[];
+  private readonly cumulative: number[] = [];
+
+  constructor(seed: number) {
+    this.models = this.cities.map((city) => new CityModel(city, seed));
+    let sum = 0;
+    const weights = this.cities.map((city) => Math.sqrt(city.population));
+    const total = weights.reduce((a, b) => a + b, 0);
+    for (const w of weights) {
+      sum += w / total;
+      this.cumulative.push(sum);
+    }
+  }
+
+  /** A point and the city it belongs to; always four draws. */
+  sample(rng: Rng): { lat: number; lon: number; city: City } {
+    const u = rng.next();
+    let i = this.cumulative.findIndex((c) => u < c);
+    if (i < 0) i = this.models.length - 1;
+    const [lat, lon] = (this.models[i] as CityModel).sample(rng);
+    return { lat, lon, city: this.cities[i] as City };
   }
 }

@@ -1,11 +1,26 @@
-import { CityModel, cityNamed } from "./cities";
+import { LEGACY_FIELDS, type LegacyField } from "../../src/profiles/legacy";
+import { type City, cityNamed } from "../lib/cities";
+import { CityModel, WorldModel } from "./cities";
 import { Rng, rowSeed } from "./random";
 
-/** What to generate: `count` rows of `city`, a pure function of `seed`. */
+/** Which fields the rows carry: geoedge's mix of kinds, or the old distance service's people. */
+export const FIELD_SETS = ["standard", "legacy"] as const;
+export type FieldSet = (typeof FIELD_SETS)[number];
+
+/** Where the rows lie: around one city, or over every city of the table. */
+export const SPREADS = ["city", "world"] as const;
+export type Spread = (typeof SPREADS)[number];
+
+/** What to generate: `count` rows, a pure function of the seed, the spread, the city and the fields. */
 export interface GenerateOptions {
   count: number;
   seed: number;
+  /** The city of `spread: "city"` (ignored for "world"). */
   city: string;
+  /** "city" by default. */
+  spread?: Spread;
+  /** "standard" by default. */
+  fields?: FieldSet;
   /** Rows per chunk (memory stays bounded by one chunk). */
   chunkSize?: number;
   /** First row number (0 by default): a range of a bigger load, identical to the same rows of it. */
@@ -99,19 +114,121 @@ function describe(kind: string, rng: Rng): [string, Record<string, unknown>] {
   }
 }
 
+const OCCUPATIONS = [
+  "Accountant",
+  "Architect",
+  "Baker",
+  "Civil engineer",
+  "Courier",
+  "Data analyst",
+  "Dentist",
+  "Electrician",
+  "Farmer",
+  "Firefighter",
+  "Graphic designer",
+  "Journalist",
+  "Lawyer",
+  "Librarian",
+  "Mechanic",
+  "Nurse",
+  "Pharmacist",
+  "Photographer",
+  "Pilot",
+  "Plumber",
+  "Software developer",
+  "Surveyor",
+  "Teacher",
+  "Translator",
+  "Veterinarian",
+];
+const CARD_PROVIDERS = [
+  "VISA 16 digit",
+  "VISA 13 digit",
+  "Mastercard",
+  "American Express",
+  "Discover",
+  "JCB 16 digit",
+  "Diners Club / Carte Blanche",
+  "Maestro",
+];
+const DOMAINS = [".com", ".net", ".org", ".io", ".biz"];
+/** Dates of birth run over these days: 1950-01-01 to 2005-12-31. */
+const BIRTH_FROM_MS = Date.UTC(1950, 0, 1);
+const BIRTH_DAYS = (Date.UTC(2005, 11, 31) - BIRTH_FROM_MS) / 86_400_000 + 1;
+
+const digits = (rng: Rng, n: number) => String(rng.int(10 ** n)).padStart(n, "0");
+
+/** A person with the fields the old distance service returned, living in `city`. */
+function legacyPerson(city: City, rng: Rng): [string, Record<LegacyField, string>] {
+  const first = rng.pick(FIRSTS);
+  const last = rng.pick(LASTS);
+  const company = brand(rng) + rng.pick(DOMAINS);
+  const born = new Date(BIRTH_FROM_MS + rng.int(BIRTH_DAYS) * 86_400_000);
+  const values: Record<LegacyField, string> = {
+    occupation: rng.pick(OCCUPATIONS),
+    company_email: `${first}.${last}@${company}`.toLowerCase(),
+    credit_card_provider: rng.pick(CARD_PROVIDERS),
+    phone_number: `${city.callingCode} ${digits(rng, 3)} ${digits(rng, 3)} ${digits(rng, 4)}`,
+    date_of_birth: born.toISOString().slice(0, 10),
+    city: city.name,
+    tz: city.tz,
+  };
+  // In the old field order, whatever order the values were drawn in.
+  const attributes = Object.fromEntries(LEGACY_FIELDS.map((f) => [f, values[f]])) as Record<
+    LegacyField,
+    string
+  >;
+  return [`${first} ${last}`, attributes];
+}
+
 const round6 = (x: number) => Math.round(x * 1e6) / 1e6;
+
+/** Where rows of a load fall: one city's model, or the world's. */
+function placer(
+  opts: Pick<GenerateOptions, "seed" | "city" | "spread">,
+): (rng: Rng) => { lat: number; lon: number; city: City } {
+  if (opts.spread === "world") {
+    const world = new WorldModel(opts.seed);
+    return (rng) => world.sample(rng);
+  }
+  const city = cityNamed(opts.city);
+  const model = new CityModel(city, opts.seed);
+  return (rng) => {
+    const [lat, lon] = model.sample(rng);
+    return { lat, lon, city };
+  };
+}
 
 /** The id of row `n` of a load seeded with `seed`. */
 export const profileId = (seed: number, n: number) => `p-${seed}-${n}`;
 
 /**
- * Generates synthetic profiles in chunks. Row `n` depends only on the seed, the city and `n`
- * (its own PRNG stream), so a run is reproducible and any range can be generated alone.
+ * The id of row `n` of a legacy load: a version-4-shaped UUID drawn from the seed and `n` (the old
+ * service's clients read the id as `uuid`), deterministic like {@link profileId}.
+ */
+export function legacyProfileId(seed: number, n: number): string {
+  const hex = [1, 2, 3, 4]
+    .map((salt) =>
+      rowSeed(seed, n, 0x1e6ac7 + salt)
+        .toString(16)
+        .padStart(8, "0"),
+    )
+    .join("");
+  const variant = ((Number.parseInt(hex[16] as string, 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/**
+ * Generates synthetic profiles in chunks. Row `n` depends only on the seed, the spread and city,
+ * the field set and `n` (its own PRNG stream), so a run is reproducible and any range can be
+ * generated alone. With the legacy fields every row is a person carrying the old service's fields,
+ * its `city` and `tz` those of the city it lies in.
  * Coordinates are rounded to 1e-6 degrees (about 0.1 m), like real data, and survive every text
  * round trip (SQL, RESP) unchanged.
  */
 export function* generateProfiles(opts: GenerateOptions): Generator<ProfileChunk> {
-  const model = new CityModel(cityNamed(opts.city), opts.seed);
+  const place = placer(opts);
+  const legacy = opts.fields === "legacy";
   const chunkSize = opts.chunkSize ?? 10_000;
   const first = opts.start ?? 0;
   const end = first + opts.count;
@@ -130,11 +247,11 @@ export function* generateProfiles(opts: GenerateOptions): Generator<ProfileChunk
     for (let i = 0; i < size; i++) {
       const n = start + i;
       rng.reset(rowSeed(opts.seed, n));
-      const [lat, lon] = model.sample(rng);
+      const { lat, lon, city } = place(rng);
       const u = rng.next();
-      const kind = (KINDS.find(([, upTo]) => u < upTo) ?? KINDS[0])?.[0] as string;
-      const [name, attributes] = describe(kind, rng);
-      chunk.ids[i] = profileId(opts.seed, n);
+      const kind = legacy ? "person" : ((KINDS.find(([, upTo]) => u < upTo) ?? KINDS[0])?.[0] as string);
+      const [name, attributes] = legacy ? legacyPerson(city, rng) : describe(kind, rng);
+      chunk.ids[i] = legacy ? legacyProfileId(opts.seed, n) : profileId(opts.seed, n);
       chunk.names[i] = name;
       chunk.kinds[i] = kind;
       chunk.attributes[i] = JSON.stringify(attributes);

@@ -6,7 +6,7 @@ import type { ProfileChunk } from "./generate";
 /** Writes chunks of profiles to Postgres; `write` resolves once the chunk is committed. */
 export interface ProfileWriter {
   write(chunk: ProfileChunk): Promise<void>;
-  /** SQL run once, before any chunk (e.g. TRUNCATE). */
+  /** SQL run once, before any chunk (e.g. TRUNCATE), marked like the rows. */
   exec(sql: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -35,11 +35,31 @@ export function neonPool(url: string, localProxy: string | undefined, max: numbe
  * through one psql session into a staging table, then the same upsert, did 43,000 rows/s against
  * 64,000 here. Maintaining the GiST index dominates either way, and two sessions use both cores.
  */
-export function neonWriter(url: string, localProxy: string | undefined): ProfileWriter {
+export function neonWriter(url: string, localProxy: string | undefined, preindexed = false): ProfileWriter {
   const pool = neonPool(url, localProxy, 2);
+  // A load that writes the Redis index itself marks its rows so the sync never reads them again
+  // (the trigger of migrations/0010 reads the setting), in each statement's own transaction.
+  const run = async (text: string, params?: unknown[]) => {
+    if (!preindexed) {
+      await pool.query(text, params);
+      return;
+    }
+    const client = await pool.connect();
+    try {
+      await client.query("BEGIN");
+      await client.query("SELECT set_config('geoedge.sync_preindexed', 'on', true)");
+      await client.query(text, params);
+      await client.query("COMMIT");
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+  };
   return {
     async write(c) {
-      await pool.query(
+      await run(
         `INSERT INTO profiles (id, name, kind, attributes, location, updated_at, deleted_at)
          SELECT u.id, u.name, u.kind, u.attributes::jsonb, ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326)::geography, now(), NULL
          FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[])
@@ -50,7 +70,7 @@ export function neonWriter(url: string, localProxy: string | undefined): Profile
       );
     },
     async exec(sql) {
-      await pool.query(sql);
+      await run(sql);
     },
     close: () => pool.end(),
   };

@@ -71,9 +71,13 @@ export class Courier {
     private readonly taskPrefix: string,
     private readonly grid: StreetGrid,
     private readonly rng: Random,
+    /** A cruise speed for every courier, m/s, instead of one drawn from the vehicle's range. */
+    cruise?: number,
   ) {
     this.profile = vehicles[vehicle];
-    this.cruise = rng.range(this.profile.cruise[0], this.profile.cruise[1]);
+    // Drawn even when given, so the courier's later draws do not depend on it.
+    const drawn = rng.range(this.profile.cruise[0], this.profile.cruise[1]);
+    this.cruise = cruise ?? drawn;
     this.node = grid.randomNode(rng);
     grid.position(this.node.i, this.node.j, this);
     // Staggered, so the fleet does not take its first jobs in step.

@@ -1,10 +1,12 @@
 import { setTimeout as delay } from "node:timers/promises";
 import type { FaultCounts } from "./gps";
-import { Fleet, type SimulateOptions } from "./simulation";
+import { Fleets, type SimulateOptions } from "./simulation";
 import type { Sink, SinkStats } from "./sink";
 
 /** A simulation driven into a sink. */
 export interface RunOptions extends SimulateOptions {
+  /** Several cities at once (`city` is ignored then); each has `couriers` couriers. */
+  cities?: string[];
   sink: Sink;
   /** Simulated time runs this many times faster than wall time; unset runs as fast as possible. */
   speedup?: number;
@@ -46,7 +48,7 @@ function clock(ms: number): string {
  */
 export async function run(opts: RunOptions): Promise<RunSummary> {
   const rssStartMb = mb();
-  const fleet = new Fleet(opts);
+  const fleet = new Fleets(opts);
   const { sink, speedup, progress, signal } = opts;
   const started = performance.now();
   let rssPeakMb = rssStartMb;

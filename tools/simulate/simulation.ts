@@ -1,7 +1,8 @@
+import { cityNamed as knownCity } from "../lib/cities";
 import { cityNamed } from "./cities";
 import { Courier } from "./fleet";
 import { defaultFaults, type FaultCounts, type GpsFaults, Receiver, type SimFix } from "./gps";
-import { mixSeed, Random, unit } from "./random";
+import { mixSeed, Random, stringSeed, unit } from "./random";
 import { StreetGrid } from "./streets";
 import { type VehicleKind, vehicles } from "./vehicles";
 
@@ -19,6 +20,13 @@ export interface SimulateOptions {
   startMs: number;
   /** Courier ids are this plus a zero-padded number: c-0001, c-0002, … */
   idPrefix?: string;
+  /**
+   * Ids as the old GPS generator numbered workers and tasks: courier `LON:12` (the city's code and
+   * the worker's number), task ids the worker's job number ("1", "2", …); fixes on whole seconds.
+   */
+  gpsgenIds?: boolean;
+  /** Every courier cruises at this speed, m/s (its vehicle's acceleration, braking and turns otherwise). */
+  speedMps?: number;
   /** Relative weights of the vehicles in the fleet (a vehicle left out has none); their `share` by default. */
   mix?: Partial<Record<VehicleKind, number>>;
   faults?: Partial<GpsFaults>;
@@ -66,15 +74,16 @@ export class Fleet {
     if (!(total > 0)) throw new Error("the vehicle mix must give some vehicle a positive weight");
     const width = Math.max(4, String(opts.couriers).length);
     const prefix = opts.idPrefix ?? "c-";
+    const code = cityCode(opts.city);
     for (let k = 0; k < opts.couriers; k++) {
       const vehicle = pickVehicle(kinds, mix, unit(mixSeed(opts.seed, k, 3)) * total);
-      const id = `${prefix}${String(k + 1).padStart(width, "0")}`;
-      const taskPrefix = `t${opts.seed.toString(36)}-${k + 1}-`;
-      this.couriers.push(
-        new Courier(id, vehicle, taskPrefix, this.grid, new Random(mixSeed(opts.seed, k, 1))),
-      );
+      const id = opts.gpsgenIds ? `${code}:${k + 1}` : `${prefix}${String(k + 1).padStart(width, "0")}`;
+      const taskPrefix = opts.gpsgenIds ? "" : `t${opts.seed.toString(36)}-${k + 1}-`;
+      const rng = new Random(mixSeed(opts.seed, k, 1));
+      this.couriers.push(new Courier(id, vehicle, taskPrefix, this.grid, rng, opts.speedMps));
       this.receivers.push(new Receiver(new Random(mixSeed(opts.seed, k, 2))));
-      this.phase[k] = Math.floor(unit(mixSeed(opts.seed, k, 4)) * opts.rateMs);
+      const phase = unit(mixSeed(opts.seed, k, 4)) * opts.rateMs;
+      this.phase[k] = opts.gpsgenIds ? Math.floor(phase / 1000) * 1000 : Math.floor(phase);
     }
   }
 
@@ -122,11 +131,75 @@ function pickVehicle(kinds: VehicleKind[], mix: Record<VehicleKind, number>, dra
   return kinds.at(-1) ?? "moto";
 }
 
+const cityCode = (name: string) => knownCity(name).code;
+
+/**
+ * Fleets in several cities at once, advanced together: one {@link Fleet} per city, each with
+ * `couriers` couriers. A single city is exactly that city's `Fleet`; with more, each city's fleet
+ * gets a seed of its own (from the run's seed and the city's name) and, unless the ids are the old
+ * generator's (which carry the city's code), the city's code in its ids: `c-LON-0001`.
+ */
+export class Fleets {
+  readonly fleets: Fleet[];
+
+  constructor(opts: SimulateOptions & { cities?: string[] }) {
+    const cities = opts.cities ?? [opts.city];
+    this.fleets = cities.map((city) =>
+      cities.length === 1
+        ? new Fleet({ ...opts, city })
+        : new Fleet({
+            ...opts,
+            city,
+            seed: mixSeed(opts.seed, stringSeed(city)),
+            ...(opts.gpsgenIds ? {} : { idPrefix: `${opts.idPrefix ?? "c-"}${cityCode(city)}-` }),
+          }),
+    );
+  }
+
+  private get first(): Fleet {
+    return this.fleets[0] as Fleet;
+  }
+
+  get ticks(): number {
+    return this.first.ticks;
+  }
+
+  get totalTicks(): number {
+    return this.first.totalTicks;
+  }
+
+  get done(): boolean {
+    return this.first.done;
+  }
+
+  /** Faults injected so far, all cities together. */
+  get counts(): FaultCounts {
+    const total = { gaps: 0, duplicates: 0, reordered: 0 };
+    for (const f of this.fleets) {
+      total.gaps += f.counts.gaps;
+      total.duplicates += f.counts.duplicates;
+      total.reordered += f.counts.reordered;
+    }
+    return total;
+  }
+
+  timeOf(index: number): number {
+    return this.first.timeOf(index);
+  }
+
+  /** One fix interval in every city; the fixes city by city, in the order the cities were given. */
+  tick(): Tick {
+    const ticks = this.fleets.map((f) => f.tick());
+    const first = ticks[0] as Tick;
+    return { index: first.index, at: first.at, fixes: ticks.flatMap((t) => t.fixes) };
+  }
+}
+
 /**
  * The simulation as a stream of ticks, computed lazily: iterate it (`for` or `for await`) and
  * drop each tick when done with it.
  */
-export function* simulate(opts: SimulateOptions): Generator<Tick> {
-  const fleet = new Fleet(opts);
+export function* simulate(opts: SimulateOptions & { cities?: string[] }): Generator<Tick> {
+  const fleet = new Fleets(opts);
   while (!fleet.done) yield fleet.tick();
 }

@@ -1,11 +1,15 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { profileSyncStatus, requestRebuild, runProfileSync } from "../../../src/profiles/sync";
+import { requestRebuild, runProfileSync } from "../../../src/profiles/sync";
+import { profileSyncStatus } from "../../../src/profiles/sync-status";
 import { createRouter } from "../context";
 import { requireScope } from "../middleware/auth";
 
 const status = z
   .object({
-    watermark: z.string().nullable().describe("time of the newest change applied to Redis"),
+    watermark: z
+      .string()
+      .nullable()
+      .describe("when the sync last had every committed change in the index (a backlog or a rebuild aside)"),
     lag_ms: z.number().nullable().describe("newest change in Postgres minus the watermark"),
     last_run_at: z.string().nullable(),
     last_applied: z.number().int(),
@@ -15,8 +19,14 @@ const status = z
       postgres_tombstoned: z.number().int(),
       redis_indexed: z.number().int(),
     }),
+    backlog: z
+      .object({ running: z.boolean(), applied: z.number().int() })
+      .describe(
+        "changes too many for one run (a bulk load the sync indexes itself), applied after the fresh ones",
+      ),
     rebuild: z.object({
       running: z.boolean(),
+      in_place: z.boolean().describe("building straight into the live key, which Redis had lost"),
       indexed: z.number().int(),
       started_at: z.string().nullable(),
       last_finished_at: z.string().nullable(),
@@ -55,7 +65,7 @@ const trigger = createRoute({
   path: "/",
   summary: "Run the profile sync now, or start a full rebuild",
   description:
-    "Without `full`, applies changes since the watermark (one budget of pages). With `full: true`, starts a rebuild into a separate key that replaces the live index atomically when complete; the cron (or further calls) carry it on.",
+    "Without `full`, runs the sync once, as the cron does: changes since the watermark, then a share of any backlog or rebuild (one budget of pages). With `full: true`, first starts a rebuild into a separate key that replaces the live index atomically when complete; the cron (or further calls) carry it on.",
   tags: ["admin"],
   security: [{ bearer: [] }],
   middleware: [requireScope("admin")] as const,

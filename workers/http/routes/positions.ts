@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { AppError } from "../../../src/errors";
+import { gpsgenRecordSchema } from "../../../src/tracking/gpsgen";
 import {
   enqueueFixes,
   MAX_FIXES_PER_REQUEST,
@@ -36,7 +37,7 @@ const route = createRoute({
   method: "post",
   path: "/",
   summary: "Send a batch of GPS fixes",
-  description: `Up to ${MAX_FIXES_PER_REQUEST} fixes as \`{"fixes": [...]}\` (JSON) or one fix per line (\`application/x-ndjson\`). Each fix is validated on its own: good ones are queued (202) and kept until they are in Postgres and Redis, bad ones are listed with the field and rule. Re-sending a batch is harmless: a courier's fix with the same recorded time is stored once.`,
+  description: `Up to ${MAX_FIXES_PER_REQUEST} fixes as \`{"fixes": [...]}\` (JSON) or one fix per line (\`application/x-ndjson\`). A row may also be a record of the old GPS generator (\`{"id": "LON:12:936", "state": "to_provider", "coord": [lon, lat], "timestamp": <epoch seconds>}\`), taken as courier \`LON:12\`, task \`936\`, state \`to_pickup\` (see docs/simulator.md). Each fix is validated on its own: good ones are queued (202) and kept until they are in Postgres and Redis, bad ones are listed with the field and rule. Re-sending a batch is harmless: a courier's fix with the same recorded time is stored once.`,
   tags: ["couriers"],
   security: [{ bearer: [] }],
   middleware: [requireScope("ingest")] as const,
@@ -49,7 +50,13 @@ const route = createRoute({
           schema: z.object({
             // Rows are validated one by one in the handler; the union documents the row shape.
             fixes: z
-              .array(z.union([z.object(fixInputSchema.shape).openapi("Fix"), z.unknown()]))
+              .array(
+                z.union([
+                  z.object(fixInputSchema.shape).openapi("Fix"),
+                  z.object(gpsgenRecordSchema.shape).openapi("GpsgenRecord"),
+                  z.unknown(),
+                ]),
+              )
               .max(MAX_FIXES_PER_REQUEST, `must hold at most ${MAX_FIXES_PER_REQUEST} fixes`),
           }),
         },

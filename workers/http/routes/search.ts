@@ -16,6 +16,15 @@ const dateTime = z
   )
   .refine((v) => invalidDateTime(v.slice(0, 19)) === undefined, "must be a real date and time");
 
+// A range that ends before it starts is a client's mistake, not an empty answer. Both ends are
+// compared as written (date and time, offset aside), the way the search compares events.
+const query = z
+  .object({ starts_at: dateTime.optional(), ends_at: dateTime.optional() })
+  .refine((q) => !q.starts_at || !q.ends_at || q.starts_at.slice(0, 19) <= q.ends_at.slice(0, 19), {
+    message: "must not be after ends_at",
+    path: ["starts_at"],
+  });
+
 const event = z
   .object({
     id: z.string().uuid(),
@@ -40,7 +49,7 @@ const route = createRoute({
   description:
     "Events that were ever sold online, starting at or after `starts_at` and ending at or before `ends_at` (both optional), from the catalogue geoedge keeps: the provider is never called, so answers stay fast while it is slow or down. Keeps the marketplace's search contract: `{data, error}`.",
   tags: ["events"],
-  request: { query: z.object({ starts_at: dateTime.optional(), ends_at: dateTime.optional() }) },
+  request: { query },
   responses: {
     200: {
       description: "The events",
