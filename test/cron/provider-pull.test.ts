@@ -175,6 +175,27 @@ describe("event catalogue from the provider feed", () => {
     expect(new Uint8Array(await refused.arrayBuffer())).toEqual(plain);
   });
 
+  it("follows the visitor's Accept-Encoding, not the one the edge rewrites to 'br, gzip'", async () => {
+    const path = "http://geoedge.test/search?starts_at=2021-01-01T00:00:00";
+    // What Cloudflare's edge and Miniflare hand the Worker: their own header, the visitor's in `cf`.
+    const asSeen = (visitor: string) =>
+      new Request(path, {
+        headers: { "accept-encoding": "br, gzip" },
+        cf: { clientAcceptEncoding: visitor },
+      });
+    for (const [visitor, encoding] of [
+      ["", null],
+      ["identity", null],
+      ["gzip, deflate", "gzip"],
+    ] as const) {
+      const ctx = createExecutionContext();
+      const res = await worker.fetch(asSeen(visitor) as Parameters<typeof worker.fetch>[0], env, ctx);
+      await waitOnExecutionContext(ctx);
+      expect([visitor, res.headers.get("content-encoding")]).toEqual([visitor, encoding]);
+      await res.body?.cancel();
+    }
+  });
+
   it("changes nothing on a malformed or truncated feed, and records why", async () => {
     const before = await search();
     const result = await pullProvider(deps, sample("malformed"));

@@ -66,6 +66,17 @@ const route = createRoute({
 
 const fail = (code: string, message: string) => ({ data: null, error: { code, message } });
 
+/**
+ * The visitor's own `Accept-Encoding`. Cloudflare's edge (and Miniflare, which emulates it) rewrites
+ * the header the Worker sees to `br, gzip` and keeps the visitor's in `cf.clientAcceptEncoding`
+ * (empty when the visitor sent none): a pre-compressed answer must follow that one, or a client that
+ * asked for nothing, plain `curl` say, is sent gzip bytes. Without `cf` (a direct call), the header.
+ */
+function clientAcceptEncoding(request: Request): string | undefined {
+  const cf = request.cf as { clientAcceptEncoding?: string } | undefined;
+  return cf?.clientAcceptEncoding ?? request.headers.get("accept-encoding") ?? undefined;
+}
+
 /** Whether an `Accept-Encoding` header accepts gzip (named or `*`, with a weight above 0). */
 function acceptsGzip(header: string | undefined): boolean {
   for (const part of (header ?? "").toLowerCase().split(",")) {
@@ -94,7 +105,7 @@ export const search = createRouter().openapi(
         },
         q.starts_at?.slice(0, 19) ?? null,
         q.ends_at?.slice(0, 19) ?? null,
-        { gzip: acceptsGzip(c.req.header("accept-encoding")) },
+        { gzip: acceptsGzip(clientAcceptEncoding(c.req.raw)) },
       );
       // Headers through Hono, so the middleware's (X-Request-Id) are kept; the body as bytes the
       // runtime sends as they are ("manual"), since a gzip answer is compressed already.
