@@ -1,31 +1,18 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { removeStack } from "../../tools/stack/stack";
-import { scratchStack, stackEnv } from "../tools/stack-helpers";
+import { launchChromium, poll, scratchStack, stackEnv } from "../tools/stack-helpers";
 
 const root = join(import.meta.dirname, "../..");
-const CHROMIUM = process.env.GEOEDGE_CHROMIUM ?? "/usr/bin/chromium";
 const config = await scratchStack(2);
 const [port, providerPort] = config.spare as [number, number];
 const base = `http://127.0.0.1:${port}`;
 let dev: ChildProcess | undefined;
 let browser: Browser | undefined;
 
-async function poll<T>(probe: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: install the Debian package 'chromium'`);
   dev = spawn(process.execPath, ["--import", "tsx", "tools/dev.ts", "--no-crons"], {
     cwd: root,
     env: {
@@ -38,18 +25,7 @@ beforeAll(async () => {
     stdio: ["ignore", "ignore", "inherit"],
   });
   await poll(async () => ((await fetch(`${base}/ping`)).ok ? true : undefined), 120_000, "npm run dev");
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchChromium();
 }, 150_000);
 
 afterAll(async () => {

@@ -4,7 +4,10 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { isAlive, isPortOpen } from "../../tools/stack/processes";
 import { removeStack } from "../../tools/stack/stack";
-import { scratchStack, stackEnv, statePids } from "./stack-helpers";
+import { poll as pollFor, scratchStack, stackEnv, statePids } from "./stack-helpers";
+
+const poll = <T>(probe: () => Promise<T | undefined>, ms: number, what: string) =>
+  pollFor(probe, ms, what, () => output);
 
 const root = join(import.meta.dirname, "../..");
 const config = await scratchStack(2);
@@ -22,16 +25,6 @@ afterAll(async () => {
   // Whatever a failed run left behind is this test's own scratch stack: stop it by its PIDs.
   await removeStack(config);
 });
-
-async function poll<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}\n${output}`);
-}
 
 async function health(): Promise<{ status: number; body: { checks: Record<string, { status: string }> } }> {
   const res = await fetch(`http://127.0.0.1:${devPort}/health`);

@@ -1,6 +1,7 @@
-import { mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type Browser, chromium } from "playwright-core";
 import type { StackConfig } from "../../tools/stack/config";
 import { freePorts } from "../../tools/stack/processes";
 
@@ -52,4 +53,43 @@ export function stackEnv(config: StackConfig): Record<string, string> {
     GEOEDGE_PROXY_PORT: String(config.ports.proxy),
     GEOEDGE_POOLER_PORT: String(config.ports.pooler),
   };
+}
+
+/**
+ * Polls `probe` until it returns a value (a throw counts as not yet), or fails after `ms` naming
+ * `what` and, when given, the output collected so far.
+ */
+export async function poll<T>(
+  probe: () => Promise<T | undefined>,
+  ms: number,
+  what: string,
+  output?: () => string,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${output ? `\n${output()}` : ""}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** Debian's Chromium, headless, as this machine allows it: no sandbox as root, no network chatter. */
+export async function launchChromium(): Promise<Browser> {
+  const executablePath = process.env.GEOEDGE_CHROMIUM ?? "/usr/bin/chromium";
+  if (!existsSync(executablePath))
+    throw new Error(`${executablePath} not found: install the Debian package 'chromium'`);
+  return chromium.launch({
+    executablePath,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
 }
